@@ -1,0 +1,13 @@
+"""Reference images, image I/O and dataset tables."""
+
+from perceptflow.data.demo import DEMO_SOURCES, demo_source_path, load_demo_sources
+from perceptflow.data.images import ImageReadError, center_crop_resize, load_rgb
+
+__all__ = [
+    "DEMO_SOURCES",
+    "ImageReadError",
+    "center_crop_resize",
+    "demo_source_path",
+    "load_demo_sources",
+    "load_rgb",
+]
