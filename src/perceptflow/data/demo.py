@@ -5,18 +5,12 @@ Each source photograph is one content group (``ref_id``); its crops never stradd
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
-import matplotlib
 import numpy as np
-import skimage.data
-import sklearn.datasets
 
 from perceptflow.data.images import load_rgb
-
-_SKIMAGE = Path(skimage.data.__file__).parent
-_SKLEARN = Path(sklearn.datasets.__file__).parent / "images"
-_MATPLOTLIB = Path(matplotlib.get_data_path()) / "sample_data"
 
 #: ref_id -> (package, file name). Grayscale sources are read as three identical channels.
 DEMO_SOURCES: dict[str, tuple[str, str]] = {
@@ -42,7 +36,16 @@ DEMO_SOURCES: dict[str, tuple[str, str]] = {
     "grace_hopper": ("matplotlib", "grace_hopper.jpg"),
 }
 
-_ROOTS = {"skimage": _SKIMAGE, "sklearn": _SKLEARN, "matplotlib": _MATPLOTLIB}
+#: package -> folder of its bundled images, relative to the installed package.
+_DATA_FOLDERS = {"skimage": "data", "sklearn": "datasets/images", "matplotlib": "mpl-data/sample_data"}
+
+
+def _package_folder(package: str) -> Path:
+    """Installed folder of ``package``, found without importing it (importing all three costs seconds)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"the demo needs {package!r} installed (it ships the demo photographs)")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def demo_source_path(ref_id: str) -> Path:
@@ -54,7 +57,7 @@ def demo_source_path(ref_id: str) -> Path:
     if ref_id not in DEMO_SOURCES:
         raise KeyError(f"unknown demo source {ref_id!r}; valid: {sorted(DEMO_SOURCES)}")
     package, name = DEMO_SOURCES[ref_id]
-    return _ROOTS[package] / name
+    return _package_folder(package) / _DATA_FOLDERS[package] / name
 
 
 def load_demo_sources(names: list[str] | None = None) -> dict[str, np.ndarray]:

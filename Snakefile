@@ -1,0 +1,48 @@
+"""perceptflow: learn a perceptual quality metric without human labels.
+
+distort -> train -> extract -> regress -> evaluate -> report; each rule is one MLflow run.
+Run: snakemake --cores all   (conda users: snakemake --cores all --use-conda)
+"""
+
+import os
+import uuid
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+# One id for this workflow execution, tagged on every MLflow run. Set before `envvars:` so cluster jobs inherit it;
+# never a param (it would rerun everything).
+os.environ.setdefault("PERCEPTFLOW_EXECUTION_ID", uuid.uuid4().hex)
+# The conda envs' post-deploy scripts install perceptflow from this checkout (envs/*.post-deploy.sh).
+os.environ.setdefault("PERCEPTFLOW_SOURCE", workflow.basedir)
+
+
+envvars:
+    "PERCEPTFLOW_EXECUTION_ID",
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/distort.smk"
+include: "rules/train.smk"
+include: "rules/extract.smk"
+include: "rules/regress.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+onstart:
+    init_mlflow()
+
+
+rule all:
+    input:
+        get_final_outputs(),
+    default_target: True

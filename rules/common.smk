@@ -1,0 +1,144 @@
+"""Config validation and the small functions rules use for params, inputs and targets."""
+
+import hashlib
+import importlib.util
+from pathlib import Path
+
+from snakemake.utils import validate
+
+
+validate(config, schema="../workflow/schemas/config.schema.yaml")
+
+#: Library subpackages whose code each stage runs; their source hash is a param, so editing them reruns the stage.
+STAGE_PACKAGES = {
+    "distort": ("distortions", "data"),
+    "train": ("ssl", "models", "data"),
+    "extract": ("features", "models", "data"),
+    "regress": ("regress", "features", "data"),
+    "evaluate": ("evaluate", "regress", "features", "data"),
+    "report": ("evaluate",),
+}
+RANDOM_INIT = "random_init"
+
+
+def get_package_root():
+    """Source folder of the perceptflow package that will actually run (the installed, editable one),
+    found without importing it; falls back to this checkout's src/."""
+    spec = importlib.util.find_spec("perceptflow")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return Path(workflow.basedir) / "src" / "perceptflow"
+
+
+def code_version(stage):
+    """Hash of the library sources a stage runs (its subpackages plus top-level modules)."""
+    root = get_package_root()
+    files = sorted(root.glob("*.py"))
+    for package in STAGE_PACKAGES[stage]:
+        files += sorted((root / package).rglob("*.py"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def get_trained_methods():
+    return list(config["train"].get("methods") or [config["train"]["method"]])
+
+
+def get_encoders():
+    """Encoders whose features are extracted: every trained method plus the random-init baseline."""
+    return [*get_trained_methods(), RANDOM_INIT]
+
+
+def get_datasets():
+    return list(config["datasets"])
+
+
+def get_dataset_spec(wildcards):
+    return dict(config["datasets"][wildcards.dataset])
+
+
+def get_dataset_inputs(wildcards):
+    """Files a dataset is built from: the distort outputs for `synthetic`, the user's CSV for `csv`."""
+    spec = config["datasets"][wildcards.dataset]
+    if spec["kind"] == "synthetic":
+        return {
+            "manifest": rules.distort_references.output.manifest,
+            "images": rules.distort_references.output.images,
+            "distort_run": rules.distort_references.output.run,
+        }
+    return {"manifest": spec["path"]}
+
+
+def get_reference_files(wildcards):
+    """Reference image files when they come from a user folder (so new or edited files rerun distort)."""
+    spec = config["distort"]["references"]
+    if spec.get("kind") != "folder":
+        return []
+    folder = Path(spec["path"])
+    suffixes = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+    return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in suffixes) if folder.is_dir() else []
+
+
+def get_train_params(wildcards):
+    """The `train` section minus what only other rules use (`methods`, `random_init_seed`)."""
+    skip = {"methods", "random_init_seed"}
+    return {k: v for k, v in config["train"].items() if k not in skip}
+
+
+def get_random_init_params(wildcards):
+    return {"arch": config["train"]["arch"], "seed": config["train"]["random_init_seed"]}
+
+
+def get_split_params(wildcards):
+    regress = config["regress"]
+    return {k: regress[k] for k in ("n_splits", "fractions", "seed")}
+
+
+def get_train_threads(wildcards):
+    return max(1, workflow.cores)
+
+
+def get_final_outputs():
+    metrics = expand(
+        "results/evaluate/{method}/{dataset}/metrics.json",
+        method=get_trained_methods(),
+        dataset=get_datasets(),
+    )
+    return [*metrics, "results/report/summary.csv", "results/report/summary.png"]
+
+
+def init_mlflow():
+    """Create the tracking database and experiment once, before jobs run in parallel ("database is locked")."""
+    from perceptflow.tracking import TrackingSettings, init_tracking
+
+    init_tracking(TrackingSettings.from_config(config.get("mlflow")))
+
+
+wildcard_constraints:
+    method="|".join(get_trained_methods()),
+    encoder="|".join(get_encoders()),
+    dataset="|".join(get_datasets()),
+
+
+def get_evaluate_inputs(wildcards):
+    """Everything evaluate_metrics reads: the method's and the random-init baseline's features and
+    predictions on the same splits, the splits and the FR baseline scores."""
+    inputs = {}
+    for role, encoder in (("model", wildcards.method), ("baseline", RANDOM_INIT)):
+        prefix = f"results/regress/{wildcards.dataset}/{encoder}"
+        inputs[f"{role}_features"] = f"results/extract/{encoder}/{wildcards.dataset}.zarr"
+        inputs[f"{role}_predictions"] = f"{prefix}/predictions.csv"
+        inputs[f"{role}_run"] = f"{prefix}/mlflow_run.json"
+    inputs["splits"] = f"results/regress/{wildcards.dataset}/splits.json"
+    inputs["table"] = f"results/regress/{wildcards.dataset}/table.csv"
+    inputs["fr_scores"] = f"results/evaluate/baselines/{wildcards.dataset}/fr_scores.csv"
+    inputs["fr_run"] = f"results/evaluate/baselines/{wildcards.dataset}/mlflow_run.json"
+    return inputs
+
+
+def get_checkpoint_dir(wildcards):
+    """Per-epoch checkpoints, outside the rule's outputs so an interrupted job resumes from them."""
+    return f"results/checkpoints/{wildcards.method}"

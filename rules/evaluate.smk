@@ -1,0 +1,54 @@
+rule evaluate_fr_baselines:
+    input:
+        table=rules.regress_splits.output.table,
+        splits_run=rules.regress_splits.output.run,
+    output:
+        scores="results/evaluate/baselines/{dataset}/fr_scores.csv",
+        run="results/evaluate/baselines/{dataset}/mlflow_run.json",
+    log:
+        "logs/evaluate_fr_baselines/{dataset}.log",
+    params:
+        code=code_version("evaluate"),
+    threads: workflow.cores
+    conda:
+        "../envs/regress.yaml"
+    message:
+        "PSNR and SSIM baselines for {wildcards.dataset}"
+    script:
+        "../scripts/evaluate_fr_baselines.py"
+
+
+rule evaluate_metrics:
+    input:
+        unpack(get_evaluate_inputs),
+    output:
+        metrics=report(
+            "results/evaluate/{method}/{dataset}/metrics.json",
+            caption="../workflow/report/metrics.rst",
+            category="Metrics",
+            labels={"method": "{method}", "dataset": "{dataset}", "figure": "metrics.json"},
+        ),
+        scatter=report(
+            "results/evaluate/{method}/{dataset}/scatter.png",
+            caption="../workflow/report/scatter.rst",
+            category="Predictions",
+            labels={"method": "{method}", "dataset": "{dataset}", "figure": "predicted vs target"},
+        ),
+        per_type=report(
+            "results/evaluate/{method}/{dataset}/srcc_per_type.png",
+            caption="../workflow/report/per_type.rst",
+            category="Predictions",
+            labels={"method": "{method}", "dataset": "{dataset}", "figure": "SRCC per type"},
+        ),
+        run="results/evaluate/{method}/{dataset}/mlflow_run.json",
+    log:
+        "logs/evaluate_metrics/{method}/{dataset}.log",
+    params:
+        evaluate=config["evaluate"],
+        code=code_version("evaluate"),
+    conda:
+        "../envs/regress.yaml"
+    message:
+        "Evaluating {wildcards.method} on {wildcards.dataset}"
+    script:
+        "../scripts/evaluate_metrics.py"

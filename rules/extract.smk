@@ -1,0 +1,25 @@
+rule extract_features:
+    input:
+        unpack(get_dataset_inputs),
+        encoder="results/train/{encoder}/encoder.pt",
+        encoder_run="results/train/{encoder}/mlflow_run.json",
+    output:
+        features=directory("results/extract/{encoder}/{dataset}.zarr"),
+        run="results/extract/{encoder}/{dataset}.mlflow_run.json",
+    log:
+        "logs/extract_features/{encoder}/{dataset}.log",
+    benchmark:
+        "results/benchmarks/extract_features/{encoder}/{dataset}.tsv"
+    params:
+        extract=config["extract"],
+        dataset=get_dataset_spec,
+        code=code_version("extract"),
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    conda:
+        "../envs/torch.yaml"
+    message:
+        "Extracting {wildcards.encoder} features for {wildcards.dataset}"
+    script:
+        "../scripts/extract_features.py"

@@ -1,0 +1,36 @@
+rule report_summary:
+    input:
+        metrics=expand(
+            "results/evaluate/{method}/{dataset}/metrics.json",
+            method=get_trained_methods(),
+            dataset=get_datasets(),
+        ),
+        runs=expand(
+            "results/evaluate/{method}/{dataset}/mlflow_run.json",
+            method=get_trained_methods(),
+            dataset=get_datasets(),
+        ),
+    output:
+        table=report(
+            "results/report/summary.csv",
+            caption="../workflow/report/summary.rst",
+            category="Summary",
+            labels={"figure": "comparison table"},
+        ),
+        plot=report(
+            "results/report/summary.png",
+            caption="../workflow/report/summary_plot.rst",
+            category="Summary",
+            labels={"figure": "SRCC by model"},
+        ),
+        run="results/report/mlflow_run.json",
+    log:
+        "logs/report_summary.log",
+    params:
+        code=code_version("report"),
+    conda:
+        "../envs/regress.yaml"
+    message:
+        "Summarising all methods and datasets"
+    script:
+        "../scripts/report_summary.py"

@@ -1,0 +1,44 @@
+rule train_encoder:
+    input:
+        manifest=rules.distort_references.output.manifest,
+        images=rules.distort_references.output.images,
+        distort_run=rules.distort_references.output.run,
+    output:
+        encoder="results/train/{method}/encoder.pt",
+        history="results/train/{method}/history.csv",
+        run="results/train/{method}/mlflow_run.json",
+    log:
+        "logs/train_encoder/{method}.log",
+    benchmark:
+        "results/benchmarks/train_encoder/{method}.tsv"
+    params:
+        train=get_train_params,
+        code=code_version("train"),
+        # Checkpoints live outside the declared outputs: Snakemake deletes incomplete outputs, not these.
+        checkpoint_dir=get_checkpoint_dir,
+    threads: get_train_threads
+    resources:
+        gpu=1,
+    conda:
+        "../envs/torch.yaml"
+    message:
+        "Training the {wildcards.method} encoder"
+    script:
+        "../scripts/train_encoder.py"
+
+
+rule train_random_init:
+    output:
+        encoder=f"results/train/{RANDOM_INIT}/encoder.pt",
+        run=f"results/train/{RANDOM_INIT}/mlflow_run.json",
+    log:
+        "logs/train_random_init.log",
+    params:
+        random_init=get_random_init_params,
+        code=code_version("train"),
+    conda:
+        "../envs/torch.yaml"
+    message:
+        "Saving the random-init baseline encoder"
+    script:
+        "../scripts/train_random_init.py"

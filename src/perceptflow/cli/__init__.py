@@ -1,0 +1,1 @@
+"""The ``perceptflow`` command line."""

@@ -1,0 +1,158 @@
+"""Saving and loading trained encoders as plain ``torch.save`` payloads readable with ``weights_only=True``.
+
+Payload (a dict): ``format`` (`ENCODER_FORMAT`), ``arch``, ``feature_dim``, ``method`` (the SSL method that
+trained it), ``metadata`` (plain Python data: config, history, ...) and ``state_dict`` (CPU tensors).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from perceptflow.models.encoder import ARCHS, Encoder, build_encoder
+from perceptflow.types import PathLikeStr
+
+#: Value of the payload's ``format`` key; bump the suffix when the layout changes.
+ENCODER_FORMAT = "perceptflow.encoder/1"
+_PLAIN = (str, int, float, bool, type(None))
+
+
+class EncoderFileError(ValueError):
+    """A file is not a perceptflow encoder or does not match its architecture; the message names the file."""
+
+
+def atomic_torch_save(obj: Any, path: PathLikeStr) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then ``os.replace`` it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _check_plain(value: Any, where: str) -> None:
+    if isinstance(value, _PLAIN):
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_plain(item, f"{where}[{index}]")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(
+                    f"{where} has a non-string key {key!r}; metadata must be plain JSON-like data"
+                )
+            _check_plain(item, f"{where}[{key!r}]")
+    else:
+        raise ValueError(
+            f"{where} is a {type(value).__name__}; metadata must be plain data (str, int, float, bool, None, "
+            "list, tuple, dict) so the file loads with weights_only=True"
+        )
+
+
+def save_encoder(encoder: Encoder, path: PathLikeStr, *, method: str, metadata: dict | None = None) -> None:
+    """Write an encoder file atomically.
+
+    Args:
+        encoder: the trained encoder.
+        path: destination file; parent folders are created.
+        method: name of the method that trained it (e.g. ``"contrique"``, ``"random"``).
+        metadata: plain data stored beside the weights (config, history, ...).
+
+    Raises:
+        ValueError: ``metadata`` holds something other than plain data.
+    """
+    metadata = dict(metadata or {})
+    _check_plain(metadata, "metadata")
+    payload = {
+        "format": ENCODER_FORMAT,
+        "arch": encoder.arch,
+        "feature_dim": encoder.feature_dim,
+        "method": str(method),
+        "metadata": metadata,
+        "state_dict": {key: value.detach().cpu() for key, value in encoder.state_dict().items()},
+    }
+    atomic_torch_save(payload, path)
+
+
+def _read_payload(path: Path, map_location: Any) -> dict:
+    if not path.is_file():
+        raise FileNotFoundError(f"encoder file not found: {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
+        raise EncoderFileError(
+            f"{path} is not a perceptflow encoder file (cannot be loaded: {error})"
+        ) from error
+    found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+    if found != ENCODER_FORMAT:
+        raise EncoderFileError(
+            f"{path} is not a perceptflow encoder: format is {found!r}, expected {ENCODER_FORMAT!r}"
+        )
+    missing = [
+        key for key in ("arch", "feature_dim", "method", "metadata", "state_dict") if key not in payload
+    ]
+    if missing:
+        raise EncoderFileError(f"{path} is a damaged perceptflow encoder: keys {missing} are missing")
+    if payload["arch"] not in ARCHS:
+        raise EncoderFileError(f"{path}: unknown arch {payload['arch']!r}; supported: {', '.join(ARCHS)}")
+    return payload
+
+
+def _state_dict_problems(expected: Mapping[str, Tensor], found: Mapping[str, Any]) -> list[str]:
+    problems = []
+    missing = [key for key in expected if key not in found]
+    unexpected = [key for key in found if key not in expected]
+    if missing:
+        problems.append(f"{len(missing)} missing key(s), e.g. {missing[:3]}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected key(s), e.g. {unexpected[:3]}")
+    for key, tensor in expected.items():
+        value = found.get(key)
+        if isinstance(value, Tensor) and value.shape != tensor.shape:
+            problems.append(f"{key}: shape {tuple(value.shape)} in file, {tuple(tensor.shape)} in the model")
+        elif key in found and not isinstance(value, Tensor):
+            problems.append(f"{key}: a {type(value).__name__}, not a tensor")
+    return problems
+
+
+def load_encoder(path: PathLikeStr, *, map_location: Any = "cpu") -> tuple[Encoder, dict]:
+    """Load an encoder file written by `save_encoder`.
+
+    Args:
+        path: the encoder file.
+        map_location: passed to ``torch.load``; the encoder ends on the weights' device.
+
+    Returns:
+        ``(encoder in eval mode, payload without "state_dict")``.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        EncoderFileError: not a perceptflow encoder, or its weights do not match its architecture.
+    """
+    path = Path(path)
+    payload = _read_payload(path, map_location)
+    encoder = build_encoder(payload["arch"])
+    state_dict = payload["state_dict"]
+    problems = _state_dict_problems(
+        encoder.state_dict(), state_dict if isinstance(state_dict, Mapping) else {}
+    )
+    if payload["feature_dim"] != encoder.feature_dim:
+        problems.append(f"feature_dim {payload['feature_dim']} in file, {encoder.feature_dim} in the model")
+    if problems:
+        raise EncoderFileError(
+            f"{path}: weights do not match a {payload['arch']} encoder: {'; '.join(problems)}"
+        )
+    encoder.load_state_dict(state_dict)
+    first = next(iter(state_dict.values()))
+    encoder.to(first.device).eval()
+    return encoder, {key: value for key, value in payload.items() if key != "state_dict"}

@@ -1,0 +1,51 @@
+"""The small surface every self-supervised method implements, so the trainer and registry stay generic.
+
+A method is an `SSLMethod` module (encoder + heads + loss) whose `SSLMethod.training_step` turns one collated
+batch, already on the device, into a scalar loss; a `MethodSpec` says how to build it and its dataset from a
+`TrainConfig`. `perceptflow.ssl.METHODS` maps names to specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from perceptflow.models.encoder import Encoder
+from perceptflow.ssl.config import TrainConfig, TrainSample
+
+
+class SSLMethod(nn.Module):
+    """Base class of a trainable method: everything that holds parameters, plus the loss.
+
+    Subclasses set ``self.encoder`` (exported after training for feature extraction) and implement
+    `training_step`.
+    """
+
+    encoder: Encoder
+
+    def training_step(self, batch: Sequence[Any]) -> Tensor:
+        """Compute the scalar loss of one batch (tensors already on the device)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement training_step")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """How to train one method.
+
+    Attributes:
+        name: registry key, also recorded in the encoder file as ``method``.
+        description: one line, shown by ``perceptflow ssl list``.
+        build: ``build(config)`` -> the method module, randomly initialised (the trainer seeds first).
+        make_dataset: ``make_dataset(samples, config)`` -> a map-style dataset indexed by ``(index, seed)``
+            pairs from `perceptflow.ssl.views.SeededSampler`, whose items collate into
+            `SSLMethod.training_step` batches.
+    """
+
+    name: str
+    description: str
+    build: Callable[[TrainConfig], SSLMethod]
+    make_dataset: Callable[[Sequence[TrainSample], TrainConfig], Dataset]

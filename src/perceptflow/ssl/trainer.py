@@ -1,0 +1,217 @@
+"""The training loop shared by every self-supervised method: data loading, AMP, checkpoint and resume.
+
+Auto device: CUDA with mixed precision (``torch.autocast`` float16 + ``GradScaler``) when present, plain
+float32 on CPU. On CPU with ``num_workers=0`` a run is bitwise reproducible under its seed, and an interrupted
+run resumed from its checkpoint ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from perceptflow.models.checkpoint import save_encoder
+from perceptflow.models.device import pick_device
+from perceptflow.ssl.checkpoint import load_training_state, restore_rng, save_training_state
+from perceptflow.ssl.config import TrainConfig, TrainSample
+from perceptflow.ssl.distributed import is_main_process
+from perceptflow.ssl.method import MethodSpec, SSLMethod
+from perceptflow.ssl.optim import build_sgd, build_warmup_cosine
+from perceptflow.ssl.views import SeededSampler
+
+log = logging.getLogger(__name__)
+EpochCallback = Callable[[dict[str, Any]], None]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA), numpy's global RNG and Python's ``random``."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def _make_loader(
+    dataset: Any, config: TrainConfig, generator: torch.Generator, device: torch.device
+) -> DataLoader:
+    if len(dataset) < 2:
+        raise ValueError(f"training needs at least 2 images, got {len(dataset)}")
+    batch_size = min(config.batch_size, len(dataset))
+    if batch_size < config.batch_size:
+        log.warning(
+            "only %d training images: using them all as one batch (train.batch_size=%d)",
+            len(dataset),
+            config.batch_size,
+        )
+    workers = config.num_workers
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=SeededSampler(len(dataset), generator),
+        drop_last=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=workers > 0,
+    )
+
+
+def _to_device(batch: Sequence[Any], device: torch.device) -> list[Any]:
+    return [item.to(device, non_blocking=True) if isinstance(item, torch.Tensor) else item for item in batch]
+
+
+class _Run:
+    """The mutable state of one training run: method, optimizer, scheduler, scaler and sampler generator."""
+
+    def __init__(
+        self, spec: MethodSpec, samples: Sequence[TrainSample], config: TrainConfig, device: torch.device
+    ) -> None:
+        seed_everything(config.seed)
+        self.device = device
+        self.amp = device.type == "cuda"
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.loader = _make_loader(spec.make_dataset(samples, config), config, self.generator, device)
+        self.method: SSLMethod = spec.build(config).to(device)
+        self.optimizer = build_sgd(self.method, config)
+        self.scheduler = build_warmup_cosine(
+            self.optimizer,
+            total_steps=config.epochs * len(self.loader),
+            warmup_fraction=config.warmup_fraction,
+        )
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp)
+
+    def modules(self) -> dict[str, Any]:
+        """What a checkpoint saves and restores, by name."""
+        return {
+            "model": self.method,
+            "optimizer": self.optimizer,
+            "scheduler": self.scheduler,
+            "scaler": self.scaler,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Load a checkpoint's module states and RNG states."""
+        self.method.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.amp and state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        restore_rng(state["rng"], self.generator)
+
+    def step(self, batch: Sequence[Any]) -> torch.Tensor:
+        """One optimizer step; returns the detached loss."""
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+            loss = self.method.training_step(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        return loss.detach()
+
+    def epoch(self, number: int) -> dict[str, Any]:
+        """Train one epoch; returns its history row."""
+        self.method.train()
+        total, steps, images, waited = torch.zeros((), device=self.device), 0, 0, 0.0
+        start = tick = time.perf_counter()
+        for raw in self.loader:
+            batch = _to_device(raw, self.device)
+            waited += time.perf_counter() - tick
+            total += self.step(batch)
+            steps, images = steps + 1, images + len(raw[0])
+            tick = time.perf_counter()
+        loss = total.item() / steps
+        seconds = time.perf_counter() - start
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"training diverged in epoch {number}: mean loss {loss}; lower train.lr")
+        return {
+            "epoch": number,
+            "loss": loss,
+            "lr": self.scheduler.get_last_lr()[0],
+            "seconds": seconds,
+            "images_per_s": images / seconds,
+            "data_wait_fraction": waited / seconds,
+        }
+
+
+def train_method(
+    spec: MethodSpec,
+    samples: Sequence[TrainSample],
+    config: TrainConfig,
+    *,
+    checkpoint_dir: Path,
+    encoder_out: Path,
+    device: torch.device | str | None = None,
+    threads: int | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> list[dict[str, Any]]:
+    """Train ``spec``'s method on ``samples``, resuming from ``checkpoint_dir/last.pt`` when it exists.
+
+    Args:
+        spec: the method to train.
+        samples: training images with their classes.
+        config: hyper-parameters; stored in the checkpoint and the encoder file.
+        checkpoint_dir: where ``last.pt`` is written after every epoch (keep it outside Snakemake outputs).
+        encoder_out: the encoder file written at the end (`perceptflow.models.save_encoder`).
+        device: torch device or preference string; None picks CUDA when available, else CPU.
+        threads: when given, ``torch.set_num_threads(threads)``.
+        on_epoch: called with a copy of each new history row, after its checkpoint is written.
+
+    Returns:
+        The full history, one row per epoch (resumed epochs included): ``epoch`` (1-based), ``loss`` (mean
+        over steps), ``lr`` (after the epoch's last step), ``seconds``, ``images_per_s`` (source images, two
+        views each), ``data_wait_fraction`` (share of the epoch spent waiting for batches).
+
+    Raises:
+        ValueError: fewer than 2 samples, or a checkpoint that cannot be resumed under ``config``.
+        FloatingPointError: the loss became NaN or infinite (the last good checkpoint is kept).
+    """
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    device = pick_device("auto") if device is None else torch.device(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    checkpoint = Path(checkpoint_dir) / "last.pt"
+    run = _Run(spec, samples, config, device)
+    state = load_training_state(checkpoint, method_name=spec.name, config=config)
+    history: list[dict[str, Any]] = []
+    if state is not None:
+        run.restore(state)
+        history = [dict(row) for row in state["history"]]
+        log.info(
+            "resuming %s from %s after epoch %d of %d", spec.name, checkpoint, state["epoch"], config.epochs
+        )
+    for number in range(len(history) + 1, config.epochs + 1):
+        row = run.epoch(number)
+        history.append(row)
+        log.info("%s epoch %d/%d: %s", spec.name, number, config.epochs, row)
+        if is_main_process():
+            save_training_state(
+                checkpoint,
+                method_name=spec.name,
+                config=config,
+                epoch=number,
+                history=history,
+                modules=run.modules(),
+                sampler_generator=run.generator,
+            )
+        if on_epoch is not None:
+            on_epoch(dict(row))
+    if is_main_process():
+        save_encoder(
+            run.method.encoder,
+            encoder_out,
+            method=spec.name,
+            metadata={"config": asdict(config), "history": history},
+        )
+    return history
