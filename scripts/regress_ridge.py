@@ -5,7 +5,10 @@ from perceptflow.tracking.snakemake import rule_run
 
 with rule_run(snakemake, stage="regress") as run:
     result = ridge_on_store(
-        snakemake.input.features, snakemake.input.table, snakemake.input.splits, alphas=snakemake.params.alphas
+        snakemake.input.features,
+        snakemake.input.table,
+        snakemake.input.splits,
+        alphas=snakemake.params.alphas,
     )
     result.predictions.to_csv(snakemake.output.predictions, index=False)
     alphas_frame(result).to_csv(snakemake.output.alphas, index=False)

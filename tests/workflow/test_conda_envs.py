@@ -83,8 +83,14 @@ ALL_RULES = rules()
 
 
 def test_rules_were_found() -> None:
-    assert {"distort_references", "train_encoder", "extract_features", "regress_ridge", "evaluate_metrics",
-            "report_summary"} <= set(ALL_RULES)  # fmt: skip
+    assert {
+        "distort_references",
+        "train_encoder",
+        "extract_features",
+        "regress_ridge",
+        "evaluate_metrics",
+        "report_summary",
+    } <= set(ALL_RULES)
 
 
 @pytest.mark.parametrize("rule", sorted(ALL_RULES))

@@ -145,7 +145,10 @@ def load_dataset(name: str, spec: dict, *, synthetic_manifest: PathLikeStr | Non
             if key not in spec:
                 raise DatasetError(f"datasets.{name}.{key} is required for a csv dataset")
         return load_csv_dataset(
-            spec["path"], score_column=spec["score_column"], higher_is_better=bool(spec["higher_is_better"]), name=name
+            spec["path"],
+            score_column=spec["score_column"],
+            higher_is_better=bool(spec["higher_is_better"]),
+            name=name,
         )
     raise DatasetError(f"datasets.{name}.kind must be 'synthetic' or 'csv', got {kind!r}")
 

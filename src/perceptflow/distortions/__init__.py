@@ -1,4 +1,4 @@
-"""Synthetic distortions: the 25 KADID-10k types x 5 levels, the six DPS transforms, and the DPS context protocol.
+"""Synthetic distortions: 25 KADID-10k types x 5 levels, the six DPS transforms and the DPS context protocol.
 
 Example::
 

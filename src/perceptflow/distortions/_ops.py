@@ -50,7 +50,7 @@ def to_lab(image: FloatImage) -> np.ndarray:
 
 def from_lab(lab: np.ndarray) -> FloatImage:
     """CIELAB (D65) -> sRGB, out-of-gamut values clipped to [0, 1] (MATLAB ``truncate(lab2rgb(lab))``)."""
-    # skimage's lab2rgb warns on every negative Z, which saturated edits produce by design; this is its formula.
+    # skimage's lab2rgb warns on every negative Z, which saturated edits produce by design; same formula here.
     fy = (lab[..., 0] + 16.0) / 116.0
     f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
     xyz = np.where(f > 6.0 / 29.0, f**3, (f - 16.0 / 116.0) * 3.0 * (6.0 / 29.0) ** 2) * _D65
@@ -59,7 +59,7 @@ def from_lab(lab: np.ndarray) -> FloatImage:
 
 
 def curves(values: np.ndarray, knots_y: tuple[float, ...]) -> np.ndarray:
-    """The KADID generator's tone curve: an interpolating spline through (0, 0), the knots, and (1, 1), clipped.
+    """The KADID generator's tone curve: a spline through (0, 0), the knots and (1, 1), clipped to [0, 1].
 
     One knot y sits at x = 0.5 (a parabola, MATLAB ``spline`` with three points); two knots sit at
     x = 0.3 and 0.7 with a fixed (0.5, 0.5) between them (not-a-knot cubic, as MATLAB ``spline``).

@@ -29,9 +29,18 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 SCHEDULER_ENV = "PERCEPTFLOW_DASK_SCHEDULER"
 MANIFEST_COLUMNS = (
-    "image_id", "ref_id", "dist_type", "dist_id", "level", "class_label",
-    "scheme", "param_value", "seed", "path", "ref_path",
-)  # fmt: skip
+    "image_id",
+    "ref_id",
+    "dist_type",
+    "dist_id",
+    "level",
+    "class_label",
+    "scheme",
+    "param_value",
+    "seed",
+    "path",
+    "ref_path",
+)
 
 
 @dataclass(frozen=True)
@@ -71,11 +80,15 @@ def collect_references(spec: Mapping[str, Any]) -> dict[str, Path]:
             raise ImageReadError(f"distort.references.path: folder not found: {folder}")
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            raise ImageReadError(f"distort.references.path: no image files ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+            raise ImageReadError(
+                f"distort.references.path: no image files ({', '.join(IMAGE_SUFFIXES)}) in {folder}"
+            )
         stems = [p.stem for p in files]
         duplicated = sorted({s for s in stems if stems.count(s) > 1})
         if duplicated:
-            raise ImageReadError(f"distort.references.path: several files share the name(s) {duplicated} in {folder}")
+            raise ImageReadError(
+                f"distort.references.path: several files share the name(s) {duplicated} in {folder}"
+            )
         return {p.stem: p for p in files}
     raise ValueError(f"distort.references.kind must be 'demo' or 'folder', got {kind!r}")
 
@@ -115,7 +128,9 @@ def generate_bank(
     return manifest.sort_values(["ref_id", "class_label"], kind="stable").reset_index(drop=True)
 
 
-def _distort_one(image: ImageArray, ref_id: str, name: str, spec: BankSpec, out_dir: Path) -> list[dict[str, Any]]:
+def _distort_one(
+    image: ImageArray, ref_id: str, name: str, spec: BankSpec, out_dir: Path
+) -> list[dict[str, Any]]:
     rows = []
     ref_path = out_dir / "refs" / f"{ref_id}.png"
     for level in spec.levels:
@@ -152,7 +167,9 @@ def _compute(tasks: Sequence[Any], threads: int) -> list[list[dict[str, Any]]]:
         try:
             from dask.distributed import Client
         except ImportError as error:
-            raise RuntimeError(f"{SCHEDULER_ENV}={address} needs dask.distributed: pip install distributed") from error
+            raise RuntimeError(
+                f"{SCHEDULER_ENV}={address} needs dask.distributed: pip install distributed"
+            ) from error
         with Client(address) as client:
             log.info("distorting on the dask.distributed scheduler at %s", address)
             return list(client.gather(client.compute(list(tasks))))

@@ -19,7 +19,7 @@ def gaussian_blur(image: FloatImage, sigma: float, rng: np.random.Generator) -> 
 
 
 def lens_blur(image: FloatImage, radius: float, rng: np.random.Generator) -> FloatImage:
-    """Defocus blur with an anti-aliased disk of ``radius`` px (MATLAB ``imblurlens``, ``fspecial('disk')``)."""
+    """Defocus blur with an anti-aliased disk of ``radius`` px (MATLAB ``imblurlens``, disk kernel)."""
     return filter_replicate(image, disk_kernel(radius))
 
 

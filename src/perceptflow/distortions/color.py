@@ -52,7 +52,7 @@ def color_quantization(image: FloatImage, n_colors: float, rng: np.random.Genera
     MATLAB ``imcolorquantize`` (``rgb2ind(I, n)``: minimum-variance palette, dithered); Pillow's median cut
     is the nearest available palette method.
     """
-    n = int(round(n_colors))
+    n = round(n_colors)
     if not 2 <= n <= 256:
         raise ValueError(f"colour count must be within 2..256, got {n_colors}")
     pil = Image.fromarray(to_uint8(image))

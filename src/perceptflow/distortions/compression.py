@@ -21,7 +21,7 @@ def jpeg(image: FloatImage, quality: float, rng: np.random.Generator) -> FloatIm
     MATLAB ``imcompressjpeg`` (``imwrite(..., 'Quality', q)``) also uses libjpeg's scale; tables and
     rounding differ in detail.
     """
-    q = int(round(quality))
+    q = round(quality)
     if not 1 <= q <= 100:
         raise ValueError(f"JPEG quality must be within 1..100, got {quality}")
     return _round_trip(image, format="JPEG", quality=q)

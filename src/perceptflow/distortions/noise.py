@@ -1,4 +1,4 @@
-"""Noise family (KADID-10k types 11-15): white, colour-component, impulse, multiplicative noise and denoise."""
+"""Noise family (KADID-10k types 11-15): white, colour-component, impulse, multiplicative noise; denoise."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from perceptflow.types import FloatImage
 
 
 def white_noise(image: FloatImage, var: float, rng: np.random.Generator) -> FloatImage:
-    """Additive Gaussian noise N(0, ``var``) on every RGB value, clipped (MATLAB ``imnoise(I,'gaussian',0,var)``)."""
+    """Additive Gaussian noise N(0, ``var``) on every RGB value, clipped.
+
+    MATLAB ``imnoisegauss``: ``imnoise(I, 'gaussian', 0, var)``.
+    """
     return _add_gaussian(image, var, rng)
 
 
@@ -39,7 +42,10 @@ def impulse_noise(image: FloatImage, density: float, rng: np.random.Generator) -
 
 
 def multiplicative_noise(image: FloatImage, var: float, rng: np.random.Generator) -> FloatImage:
-    """Speckle noise ``I + n * I`` with n uniform, zero-mean, variance ``var`` (MATLAB ``imnoise(I,'speckle',v)``)."""
+    """Speckle noise ``I + n * I`` with n uniform, zero-mean, of variance ``var``, clipped.
+
+    MATLAB ``imnoisemultiplicative``: ``imnoise(I, 'speckle', var)``.
+    """
     _check_var(var)
     half_width = np.sqrt(12.0 * var) / 2.0
     noise = rng.uniform(-half_width, half_width, size=image.shape).astype(image.dtype)

@@ -16,7 +16,7 @@ def quantization(image: FloatImage, n_thresholds: float, rng: np.random.Generato
     MATLAB ``imnoisequantize``: ``imquantize(I, t, [0 t(2:end) 1])``: values <= t1 become 0, values in
     (t(k-1), t(k)] become t(k), values above tN become 1. Thresholds come from the whole image's histogram.
     """
-    n = int(round(n_thresholds))
+    n = round(n_thresholds)
     if not 1 <= n < _BINS:
         raise ValueError(f"number of quantisation thresholds must be within 1..{_BINS - 1}, got {n_thresholds}")
     values = to_uint8(image)

@@ -12,7 +12,7 @@ from difflib import get_close_matches
 from perceptflow.distortions import blur, brightness, color, compression, dps_ops, noise, spatial
 from perceptflow.distortions.quantization import quantization
 from perceptflow.distortions.sharpness_contrast import contrast_change, high_sharpen
-from perceptflow.distortions.spec import DistortionSpec
+from perceptflow.distortions.spec import DOMAINS, DistortionSpec
 
 # fmt: off
 DISTORTIONS: dict[str, DistortionSpec] = {
@@ -23,14 +23,14 @@ DISTORTIONS: dict[str, DistortionSpec] = {
         2, "lens_blur", "blur", "natural", (1, 2, 4, 6, 8), (1, 2, 4, 6, 8),
         "disk radius (px)", blur.lens_blur, "defocus blur with an anti-aliased disk kernel"),
     "motion_blur": DistortionSpec(
-        3, "motion_blur", "blur", "natural", (2, 4, 6, 10, 14), (1, 2, 4, 6, 10),
+        3, "motion_blur", "blur", "natural", (2, 4, 7, 11, 16), (1, 2, 4, 6, 10),
         "line length (px)", blur.motion_blur, "linear motion blur at a random angle"),
     "color_diffusion": DistortionSpec(
         4, "color_diffusion", "color", "natural", (1, 3, 6, 8, 12), (1, 3, 6, 8, 12),
         "amount (chroma blur std 1.5a+2 px, chroma gain a)", color.color_diffusion,
         "chroma blurred across edges and amplified"),
     "color_shift": DistortionSpec(
-        5, "color_shift", "color", "natural", (1, 3, 6, 8, 12), (1, 3, 6, 8, 12),
+        5, "color_shift", "color", "natural", (1, 3, 6, 10, 16), (1, 3, 6, 8, 12),
         "green-channel shift (px)", color.color_shift, "green channel displaced at edges"),
     "color_quantization": DistortionSpec(
         6, "color_quantization", "color", "natural", (64, 48, 32, 16, 8), (64, 48, 32, 16, 8),
@@ -48,14 +48,17 @@ DISTORTIONS: dict[str, DistortionSpec] = {
         10, "jpeg", "compression", "natural", (43, 36, 24, 7, 4), (43, 36, 24, 7, 4),
         "quality (libjpeg scale)", compression.jpeg, "JPEG (libjpeg via Pillow, 4:2:0)"),
     "white_noise": DistortionSpec(
-        11, "white_noise", "noise", "natural", (0.001, 0.002, 0.003, 0.005, 0.01), (0.001, 0.002, 0.003, 0.005, 0.01),
+        11, "white_noise", "noise", "natural",
+        (0.001, 0.002, 0.003, 0.005, 0.01), (0.001, 0.002, 0.003, 0.005, 0.01),
         "variance (RGB in [0, 1])", noise.white_noise, "additive Gaussian noise in RGB"),
     "white_noise_color_component": DistortionSpec(
-        12, "white_noise_color_component", "noise", "natural", (0.0001, 0.0005, 0.001, 0.002, 0.003),
-        (0.0001, 0.0005, 0.001, 0.002, 0.003), "variance (YCbCr in [0, 1])", noise.white_noise_color_component,
+        12, "white_noise_color_component", "noise", "natural",
+        (0.0001, 0.0005, 0.001, 0.002, 0.003), (0.0001, 0.0005, 0.001, 0.002, 0.003),
+        "variance (YCbCr in [0, 1])", noise.white_noise_color_component,
         "additive Gaussian noise in YCbCr"),
     "impulse_noise": DistortionSpec(
-        13, "impulse_noise", "noise", "natural", (0.001, 0.005, 0.01, 0.02, 0.03), (0.001, 0.005, 0.01, 0.02, 0.03),
+        13, "impulse_noise", "noise", "natural",
+        (0.001, 0.005, 0.01, 0.02, 0.03), (0.001, 0.005, 0.01, 0.02, 0.03),
         "density (fraction of RGB values)", noise.impulse_noise, "salt-and-pepper noise"),
     "multiplicative_noise": DistortionSpec(
         14, "multiplicative_noise", "noise", "natural", (0.001, 0.005, 0.01, 0.02, 0.05),
@@ -68,16 +71,17 @@ DISTORTIONS: dict[str, DistortionSpec] = {
         16, "brighten", "brightness", "natural", (0.1, 0.2, 0.4, 0.7, 1.1), (0.1, 0.2, 0.4, 0.7, 1.1),
         "amount (curve through 0.5 -> 0.5+a/2)", brightness.brighten, "mid-tones lifted"),
     "darken": DistortionSpec(
-        17, "darken", "brightness", "natural", (0.05, 0.1, 0.2, 0.4, 0.8), (0.05, 0.1, 0.2, 0.4, 0.8),
+        17, "darken", "brightness", "natural", (0.1, 0.2, 0.3, 0.5, 0.8), (0.05, 0.1, 0.2, 0.4, 0.8),
         "amount (curve through 0.5 -> 0.5-a/2)", brightness.darken, "mid-tones lowered"),
     "mean_shift": DistortionSpec(
-        18, "mean_shift", "brightness", "natural", (0.04, -0.08, 0.12, -0.16, 0.2), (0.15, 0.08, 0, -0.08, -0.15),
+        18, "mean_shift", "brightness", "natural",
+        (0.04, -0.08, 0.12, -0.17, 0.24), (0.15, 0.08, 0, -0.08, -0.15),
         "offset added to RGB in [0, 1]", brightness.mean_shift, "constant added to every value"),
     "jitter": DistortionSpec(
-        19, "jitter", "spatial", "natural", (0.05, 0.1, 0.2, 0.5, 1), (0.05, 0.1, 0.2, 0.5, 1),
+        19, "jitter", "spatial", "natural", (0.1, 0.2, 0.35, 0.6, 1), (0.05, 0.1, 0.2, 0.5, 1),
         "per-pixel shift std (px), 5 warps", spatial.jitter, "pixels scattered by random warps"),
     "non_eccentricity_patch": DistortionSpec(
-        20, "non_eccentricity_patch", "spatial", "natural", (20, 40, 60, 80, 100), (20, 40, 60, 80, 100),
+        20, "non_eccentricity_patch", "spatial", "natural", (10, 30, 60, 100, 150), (20, 40, 60, 80, 100),
         "number of 16x16 patches moved", spatial.non_eccentricity_patch, "small patches copied nearby"),
     "pixelate": DistortionSpec(
         21, "pixelate", "spatial", "natural", (0.01, 0.05, 0.1, 0.2, 0.5), (0.01, 0.05, 0.1, 0.2, 0.5),
@@ -86,7 +90,7 @@ DISTORTIONS: dict[str, DistortionSpec] = {
         22, "quantization", "spatial", "natural", (20, 16, 13, 10, 7), (20, 16, 13, 10, 7),
         "number of Otsu thresholds", quantization, "values quantised at multi-level Otsu thresholds"),
     "color_block": DistortionSpec(
-        23, "color_block", "spatial", "natural", (2, 4, 6, 8, 10), (2, 4, 6, 8, 10),
+        23, "color_block", "spatial", "natural", (1, 3, 6, 10, 15), (2, 4, 6, 8, 10),
         "number of 32x32 blocks", spatial.color_block, "random opaque colour squares"),
     "high_sharpen": DistortionSpec(
         24, "high_sharpen", "sharpness_contrast", "natural", (1, 2, 3, 6, 12), (1, 2, 3, 6, 12),
@@ -134,5 +138,11 @@ def get_distortion(name: str) -> DistortionSpec:
 
 
 def distortions_in(domain: str) -> dict[str, DistortionSpec]:
-    """The registry entries of one domain (``natural``, ``dps`` or ``medical``), registry order."""
+    """The registry entries of one domain (``natural``, ``dps`` or ``medical``), registry order.
+
+    Raises:
+        ValueError: unknown domain.
+    """
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown distortion domain {domain!r}; valid: {list(DOMAINS)}")
     return {name: spec for name, spec in DISTORTIONS.items() if spec.domain == domain}

@@ -14,7 +14,7 @@ SHARPEN_RADIUS = 3.0
 def high_sharpen(image: FloatImage, amount: float, rng: np.random.Generator) -> FloatImage:
     """Unsharp masking of the L* channel: ``L + amount * (L - gauss(L, 3 px))``, back to RGB, clipped.
 
-    MATLAB ``imsharpenHi``: ``imsharpen(I, 'Radius', 3, 'Amount', amount)``, which sharpens L* of an RGB image.
+    MATLAB ``imsharpenHi``: ``imsharpen(I, 'Radius', 3, 'Amount', amount)``, which sharpens L* of RGB input.
     """
     lab = to_lab(image)
     lightness = lab[..., 0]

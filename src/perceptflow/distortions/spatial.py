@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from perceptflow.types import FloatImage
 
@@ -25,6 +23,9 @@ def jitter(image: FloatImage, amount: float, rng: np.random.Generator) -> FloatI
     MATLAB ``imjitter`` (``imscatter(I, [], amount, 5)``, ``imwarpmap(..., 'bicubic')``): cubic-convolution
     resampling (torch ``grid_sample``), edges replicated.
     """
+    import torch  # here, not at module level: importing the registry stays free of torch's start-up time
+    import torch.nn.functional as tnf
+
     height, width = image.shape[:2]
     out = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
     rows, cols = torch.meshgrid(
@@ -34,7 +35,7 @@ def jitter(image: FloatImage, amount: float, rng: np.random.Generator) -> FloatI
     for _ in range(JITTER_ITERATIONS):  # each warp resamples the previous one, so they cannot be fused
         shifts = torch.from_numpy(rng.standard_normal((2, height, width)).astype(np.float32) * np.float32(amount))
         grid = torch.stack([cols + shifts[1], rows + shifts[0]], dim=-1) * scale - 1.0  # (x, y) in [-1, 1]
-        out = F.grid_sample(out, grid[None], mode="bicubic", padding_mode="border", align_corners=True)
+        out = tnf.grid_sample(out, grid[None], mode="bicubic", padding_mode="border", align_corners=True)
     return out[0].permute(1, 2, 0).clamp(0.0, 1.0).numpy().astype(image.dtype, copy=False)
 
 
@@ -43,7 +44,7 @@ def non_eccentricity_patch(image: FloatImage, count: float, rng: np.random.Gener
 
     Sources lie at least 16 px inside the border; the image must be at least 48x48.
     """
-    n = int(round(count))
+    n = round(count)
     height, width = image.shape[:2]
     _check_size(image, NONECC_PATCH + 2 * NONECC_RADIUS, "non_eccentricity_patch")
     h_max, w_max = height - NONECC_PATCH - NONECC_RADIUS, width - NONECC_PATCH - NONECC_RADIUS
@@ -74,8 +75,8 @@ def pixelate(image: FloatImage, strength: float, rng: np.random.Generator) -> Fl
 
 
 def color_block(image: FloatImage, count: float, rng: np.random.Generator) -> FloatImage:
-    """Paint ``count`` opaque 32x32 squares of uniform random colour at random places (MATLAB ``imcolorblock``)."""
-    n = int(round(count))
+    """Paint ``count`` opaque 32x32 squares of uniform random colour at random places (``imcolorblock``)."""
+    n = round(count)
     height, width = image.shape[:2]
     _check_size(image, BLOCK_PATCH, "color_block")
     colors = rng.random((n, 3)).astype(image.dtype)

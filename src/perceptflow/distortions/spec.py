@@ -70,6 +70,7 @@ class DistortionSpec:
         if scheme == "severity":
             return self.levels
         if not self.kadis_levels:
-            raise ValueError(f"{self.name} ({self.domain}) is not a KADID-10k type and has no 'kadis' levels; "
-                             "use scheme='severity'")
+            raise ValueError(
+                f"{self.name} ({self.domain}) is not a KADID-10k type and has no 'kadis' levels; use scheme='severity'"
+            )
         return self.kadis_levels

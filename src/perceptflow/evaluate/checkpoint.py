@@ -14,7 +14,13 @@ from typing import Any
 import torch
 
 from perceptflow.data.datasets import DatasetTable
-from perceptflow.evaluate.stage import ModelOutputs, build_metrics, compute_fr_baselines, write_metrics, write_plots
+from perceptflow.evaluate.stage import (
+    ModelOutputs,
+    build_metrics,
+    compute_fr_baselines,
+    write_metrics,
+    write_plots,
+)
 from perceptflow.features.extract import encode_table
 from perceptflow.models import build_encoder, load_encoder
 from perceptflow.regress.splits import content_splits, splits_to_json
@@ -42,7 +48,7 @@ def evaluate_checkpoint(
     table: DatasetTable,
     *,
     out_dir: PathLikeStr,
-    settings: EvaluationSettings = EvaluationSettings(),  # noqa: B008 (frozen dataclass, safe default)
+    settings: EvaluationSettings = EvaluationSettings(),
     device: torch.device | None = None,
 ) -> dict[str, Any]:
     """Extract, regress and evaluate ``checkpoint`` on ``table``; write metrics.json, plots and predictions."""
@@ -67,8 +73,12 @@ def evaluate_checkpoint(
     )
     metrics["checkpoint"] = str(checkpoint)
     write_metrics(metrics, out_dir / "metrics.json")
-    write_plots(metrics, outputs["model"].predictions, scatter=out_dir / "scatter.png",
-                per_type=out_dir / "srcc_per_type.png")  # fmt: skip
+    write_plots(
+        metrics,
+        outputs["model"].predictions,
+        scatter=out_dir / "scatter.png",
+        per_type=out_dir / "srcc_per_type.png",
+    )
     outputs["model"].predictions.to_csv(out_dir / "predictions.csv", index=False)
     splits_to_json(splits, list(table.frame["ref_id"]), out_dir / "splits.json")
     return metrics

@@ -9,10 +9,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from perceptflow.types import PathLikeStr  # noqa: E402
+from perceptflow.types import PathLikeStr
 
 
 def comparison_table(metrics_files: Sequence[PathLikeStr]) -> pd.DataFrame:

@@ -64,7 +64,9 @@ def compute_fr_baselines(table: DatasetTable, *, threads: int = 1) -> pd.DataFra
     """PSNR and SSIM of every (reference, image) pair on luminance; None when the dataset has no references."""
     if not table.has_references:
         return None
-    scores = full_reference_baselines(list(table.frame["ref_path"]), list(table.frame["path"]), threads=threads)
+    scores = full_reference_baselines(
+        list(table.frame["ref_path"]), list(table.frame["path"]), threads=threads
+    )
     return scores.assign(image_id=table.frame["image_id"].to_numpy())
 
 
@@ -79,9 +81,13 @@ def model_summary(
         summary["fr_zero_shot"] = {"skipped": f"dataset {table.name!r} lists no reference images"}
     else:
         summary["fr_zero_shot"] = summarize_zero_shot(
-            distances, table.frame["target"].to_numpy(dtype=float), score_higher_is_better=False,
-            target_higher_is_better=table.higher_is_better, splits=splits, types=types.to_numpy(),
-        )  # fmt: skip
+            distances,
+            table.frame["target"].to_numpy(dtype=float),
+            score_higher_is_better=False,
+            target_higher_is_better=table.higher_is_better,
+            splits=splits,
+            types=types.to_numpy(),
+        )
     return summary
 
 
@@ -107,7 +113,8 @@ def build_metrics(
         "fr_distance": fr_distance,
         **model_summary(model, table, splits, fr_distance=fr_distance),
         "baselines": {
-            name: model_summary(out, table, splits, fr_distance=fr_distance) for name, out in baselines.items()
+            name: model_summary(out, table, splits, fr_distance=fr_distance)
+            for name, out in baselines.items()
         },
     }
     targets = table.frame["target"].to_numpy(dtype=float)
@@ -117,11 +124,14 @@ def build_metrics(
             continue
         metrics["baselines"][name] = {
             "fr_zero_shot": summarize_zero_shot(
-                fr_scores[name].to_numpy(dtype=float), targets, score_higher_is_better=True,
-                target_higher_is_better=table.higher_is_better, splits=splits,
+                fr_scores[name].to_numpy(dtype=float),
+                targets,
+                score_higher_is_better=True,
+                target_higher_is_better=table.higher_is_better,
+                splits=splits,
                 types=table.frame["dist_type"].to_numpy(),
             )
-        }  # fmt: skip
+        }
     metrics["table"] = comparison_rows(metrics)
     return metrics
 
@@ -155,9 +165,18 @@ def write_plots(
 ) -> None:
     """Predicted vs target on the test rows of every split, and SRCC per distortion type."""
     test = predictions[predictions["subset"] == "test"]
-    title = f"{metrics['method']} on {metrics['dataset']}: NR ridge, test rows of {metrics['n_splits']} splits"
-    plot_scatter(test["prediction"], test["target"], scatter, title=title, xlabel=metrics["target"],
-                 ylabel="predicted " + metrics["target"], hue=list(test["dist_type"]))  # fmt: skip
+    title = (
+        f"{metrics['method']} on {metrics['dataset']}: NR ridge, test rows of {metrics['n_splits']} splits"
+    )
+    plot_scatter(
+        test["prediction"],
+        test["target"],
+        scatter,
+        title=title,
+        xlabel=metrics["target"],
+        ylabel="predicted " + metrics["target"],
+        hue=list(test["dist_type"]),
+    )
     per_type_srcc = metrics["nr_ridge"].get("srcc_per_type") or {"all": metrics["nr_ridge"]["srcc_median"]}
     plot_bars(per_type_srcc, per_type, title=f"{metrics['method']} on {metrics['dataset']}: SRCC per type")
 
@@ -203,5 +222,7 @@ def evaluate_from_files(
         fr_distance=fr_distance,
     )
     write_metrics(metrics, outputs["metrics"])
-    write_plots(metrics, outputs_of("model").predictions, scatter=outputs["scatter"], per_type=outputs["per_type"])
+    write_plots(
+        metrics, outputs_of("model").predictions, scatter=outputs["scatter"], per_type=outputs["per_type"]
+    )
     return metrics

@@ -98,13 +98,6 @@ def summarize_zero_shot(
     check_pair(s, t, metric="summarize_zero_shot", names=("scores", "targets"), allow_inf=True)
     summary: dict = {**zero_shot_metrics(s, t), "n_infinite": int(np.count_nonzero(np.isinf(s)))}
     parts = [(0, np.arange(s.size))] if splits is None else [(sp.index, sp.test) for sp in splits]
-    frame = pd.concat(
-        [
-            pd.DataFrame({"split": index, "row": rows, "target": t[rows], "prediction": s[rows]})
-            for index, rows in parts
-        ],
-        ignore_index=True,
-    )
     if splits is not None:
         per_split = []
         for index, rows in parts:
@@ -117,6 +110,13 @@ def summarize_zero_shot(
         labels = np.asarray(types)
         if labels.shape != s.shape:
             raise ValueError(f"types must have shape {s.shape} like scores, got {labels.shape}")
+        frame = pd.concat(
+            [
+                pd.DataFrame({"split": i, "row": rows, "target": t[rows], "prediction": s[rows]})
+                for i, rows in parts
+            ],
+            ignore_index=True,
+        )
         summary.update(srcc_per_type(frame, pd.Series(labels)))
     return summary
 

@@ -58,7 +58,9 @@ def encode_table(
     encoder: Encoder, table: DatasetTable, *, batch_size: int = 32, device: torch.device | None = None
 ) -> FeatureStore:
     """Features of every image of ``table`` and of its distinct references, in memory."""
-    features = encode_images(encoder, list(table.frame["path"]), batch_size=batch_size, device=device, desc=table.name)
+    features = encode_images(
+        encoder, list(table.frame["path"]), batch_size=batch_size, device=device, desc=table.name
+    )
     refs = table.references()
     ref_features = encode_images(
         encoder, list(refs["ref_path"]), batch_size=batch_size, device=device, desc=f"{table.name} refs"
@@ -106,7 +108,12 @@ def extract_dataset(
         ref_ids=list(store.ref_ids),
         attributes=attrs,
     )
-    return {"path": str(out), "shape": list(store.features.shape), "ref_shape": list(store.ref_features.shape), **attrs}
+    return {
+        "path": str(out),
+        "shape": list(store.features.shape),
+        "ref_shape": list(store.ref_features.shape),
+        **attrs,
+    }
 
 
 def _batches_by_size(paths: Sequence[PathLikeStr], batch_size: int) -> list[np.ndarray]:

@@ -7,7 +7,6 @@ trained it), ``metadata`` (plain Python data: config, history, ...) and ``state_
 from __future__ import annotations
 
 import os
-import pickle
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -48,9 +47,7 @@ def _check_plain(value: Any, where: str) -> None:
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise ValueError(
-                    f"{where} has a non-string key {key!r}; metadata must be plain JSON-like data"
-                )
+                raise ValueError(f"{where} has a non-string key {key!r}; metadata must be plain JSON-like data")
             _check_plain(item, f"{where}[{key!r}]")
     else:
         raise ValueError(
@@ -89,18 +86,12 @@ def _read_payload(path: Path, map_location: Any) -> dict:
         raise FileNotFoundError(f"encoder file not found: {path}")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
-        raise EncoderFileError(
-            f"{path} is not a perceptflow encoder file (cannot be loaded: {error})"
-        ) from error
+    except Exception as error:  # torch.load raises many types on foreign or damaged files
+        raise EncoderFileError(f"{path} is not a perceptflow encoder file (cannot be loaded: {error})") from error
     found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
     if found != ENCODER_FORMAT:
-        raise EncoderFileError(
-            f"{path} is not a perceptflow encoder: format is {found!r}, expected {ENCODER_FORMAT!r}"
-        )
-    missing = [
-        key for key in ("arch", "feature_dim", "method", "metadata", "state_dict") if key not in payload
-    ]
+        raise EncoderFileError(f"{path} is not a perceptflow encoder: format is {found!r}, expected {ENCODER_FORMAT!r}")
+    missing = [key for key in ("arch", "feature_dim", "method", "metadata", "state_dict") if key not in payload]
     if missing:
         raise EncoderFileError(f"{path} is a damaged perceptflow encoder: keys {missing} are missing")
     if payload["arch"] not in ARCHS:
@@ -143,15 +134,11 @@ def load_encoder(path: PathLikeStr, *, map_location: Any = "cpu") -> tuple[Encod
     payload = _read_payload(path, map_location)
     encoder = build_encoder(payload["arch"])
     state_dict = payload["state_dict"]
-    problems = _state_dict_problems(
-        encoder.state_dict(), state_dict if isinstance(state_dict, Mapping) else {}
-    )
+    problems = _state_dict_problems(encoder.state_dict(), state_dict if isinstance(state_dict, Mapping) else {})
     if payload["feature_dim"] != encoder.feature_dim:
         problems.append(f"feature_dim {payload['feature_dim']} in file, {encoder.feature_dim} in the model")
     if problems:
-        raise EncoderFileError(
-            f"{path}: weights do not match a {payload['arch']} encoder: {'; '.join(problems)}"
-        )
+        raise EncoderFileError(f"{path}: weights do not match a {payload['arch']} encoder: {'; '.join(problems)}")
     encoder.load_state_dict(state_dict)
     first = next(iter(state_dict.values()))
     encoder.to(first.device).eval()

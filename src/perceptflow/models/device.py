@@ -36,7 +36,5 @@ def _cuda_device(preference: str) -> torch.device:
             f"built with {build}); use 'cpu' or 'auto'"
         )
     if device.index is not None and device.index >= torch.cuda.device_count():
-        raise RuntimeError(
-            f"device {preference!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist"
-        )
+        raise RuntimeError(f"device {preference!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
     return device

@@ -96,9 +96,7 @@ def pooled_features(encoder: Encoder, images: Tensor) -> Tensor:
         (B, 2 * C) float32 on the encoder's device: ``[full, half]``, each half of unit L2 norm.
     """
     if images.ndim != 4 or images.shape[1] != 3 or min(images.shape[2:]) < 2:
-        raise ValueError(
-            f"pooled_features expects images shaped (B, 3, H>=2, W>=2), got {tuple(images.shape)}"
-        )
+        raise ValueError(f"pooled_features expects images shaped (B, 3, H>=2, W>=2), got {tuple(images.shape)}")
     if not images.is_floating_point():
         raise ValueError(f"pooled_features expects float images in [0, 1], got dtype {images.dtype}")
     device = next(encoder.parameters()).device

@@ -42,8 +42,9 @@ def fit_ridge_on_splits(
 
     For each split, every alpha is fitted on the train rows and scored by the Spearman correlation of its
     validation predictions with the targets; the highest SRCC wins (ties and all-undefined go to the larger
-    alpha). The winner is refitted on the train rows and predicts train, val and test. Both fits use the
-    SVD solver, so the refit reproduces the validation predictions that chose it.
+    alpha). The winner is refitted on the train rows (default solver) and predicts train, val and test.
+    The alpha search costs one SVD per split: a single ``Ridge(alpha=<array>, solver="svd")`` fits one
+    alpha per copy of the target, identical to one fit per alpha.
 
     Args:
         features: (N, D) feature matrix.
@@ -64,7 +65,7 @@ def fit_ridge_on_splits(
         _check_split(split, len(y))
         scores[split.index] = _validation_srcc(x, y, split, grid)
         chosen[split.index] = _best_alpha(scores[split.index])
-        model = Ridge(alpha=chosen[split.index], solver="svd").fit(x[split.train], y[split.train])
+        model = Ridge(alpha=chosen[split.index]).fit(x[split.train], y[split.train])
         for name in SUBSETS:
             rows = split.subset(name)
             predicted = model.predict(x[rows]) if rows.size else np.empty(0)

@@ -20,14 +20,22 @@ SUBSETS = ("train", "val", "test")
 _MAX_REDRAWS = 1000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Split:
-    """One content-separated split: sorted int64 row indices per subset."""
+    """One content-separated split: sorted int64 row indices per subset. Equal when all indices are equal."""
 
     index: int
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Split):
+            return NotImplemented
+        same_rows = all(np.array_equal(self.subset(name), other.subset(name)) for name in SUBSETS)
+        return self.index == other.index and same_rows
+
+    __hash__ = None  # type: ignore[assignment]  # holds arrays, like them unhashable
 
     def subset(self, name: str) -> np.ndarray:
         """Row indices of subset ``name`` ("train", "val" or "test")."""

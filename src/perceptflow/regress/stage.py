@@ -65,6 +65,9 @@ def ridge_on_features(
 def alphas_frame(result: RidgeResult) -> pd.DataFrame:
     """Chosen alpha and validation SRCC per split (for logging)."""
     return pd.DataFrame(
-        {"split": list(result.alphas), "alpha": list(result.alphas.values()),
-         "val_srcc": [result.val_srcc[s][a] for s, a in result.alphas.items()]}
-    )  # fmt: skip
+        {
+            "split": list(result.alphas),
+            "alpha": list(result.alphas.values()),
+            "val_srcc": [result.val_srcc[s][a] for s, a in result.alphas.items()],
+        }
+    )

@@ -25,8 +25,14 @@ def _srgb_to_lab() -> ImageCms.ImageCmsTransform:
 
 
 def to_lab(image: Image.Image) -> Image.Image:
-    """CIELAB through LittleCMS, 8-bit encoded (L scaled to 0..255, a and b offset by 128)."""
-    return ImageCms.applyTransform(image, _srgb_to_lab())
+    """CIELAB through LittleCMS: L scaled to 0..255, a and b offset by 128.
+
+    Pillow stores a and b as signed bytes; read as unsigned (what the reference code's ``ToTensor`` does) a
+    slightly negative a or b wraps to ~255. We re-centre them instead, so neutral colours map to 128.
+    """
+    lab = np.asarray(ImageCms.applyTransform(image, _srgb_to_lab()), dtype=np.uint8)
+    chroma = lab[..., 1:].view(np.int8).astype(np.int16) + 128
+    return Image.fromarray(np.dstack([lab[..., :1], chroma.astype(np.uint8)]))
 
 
 def to_hsv(image: Image.Image) -> Image.Image:

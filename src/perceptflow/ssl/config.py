@@ -108,7 +108,5 @@ class TrainSample:
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
         if isinstance(self.label, bool) or not isinstance(self.label, numbers.Integral) or self.label < 0:
-            raise ValueError(
-                f"training sample {self.path}: label must be an integer >= 0, got {self.label!r}"
-            )
+            raise ValueError(f"training sample {self.path}: label must be an integer >= 0, got {self.label!r}")
         object.__setattr__(self, "label", int(self.label))

@@ -32,9 +32,7 @@ def _check_loss_inputs(z: Tensor, labels: Tensor, temperature: float) -> None:
     if z.ndim != 2 or z.shape[0] < 2:
         raise ValueError(f"z must be (N, dim) with N >= 2 embeddings, got shape {tuple(z.shape)}")
     if labels.ndim != 2 or labels.shape[0] != z.shape[0]:
-        raise ValueError(
-            f"labels must be (N, n_classes) with N = {z.shape[0]}, got shape {tuple(labels.shape)}"
-        )
+        raise ValueError(f"labels must be (N, n_classes) with N = {z.shape[0]}, got shape {tuple(labels.shape)}")
 
 
 def _check_label_rows(labels: Tensor, n_positive: Tensor) -> None:

@@ -36,9 +36,7 @@ def warmup_cosine_factor(step: int, *, warmup_steps: int, total_steps: int) -> f
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def build_warmup_cosine(
-    optimizer: torch.optim.Optimizer, *, total_steps: int, warmup_fraction: float
-) -> LambdaLR:
+def build_warmup_cosine(optimizer: torch.optim.Optimizer, *, total_steps: int, warmup_fraction: float) -> LambdaLR:
     """Per-iteration `warmup_cosine_factor` schedule over ``total_steps`` optimizer steps.
 
     The warm-up lasts ``round(warmup_fraction * total_steps)`` steps (none when that is 0).

@@ -40,9 +40,7 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-def _make_loader(
-    dataset: Any, config: TrainConfig, generator: torch.Generator, device: torch.device
-) -> DataLoader:
+def _make_loader(dataset: Any, config: TrainConfig, generator: torch.Generator, device: torch.device) -> DataLoader:
     if len(dataset) < 2:
         raise ValueError(f"training needs at least 2 images, got {len(dataset)}")
     batch_size = min(config.batch_size, len(dataset))
@@ -162,7 +160,7 @@ def train_method(
         checkpoint_dir: where ``last.pt`` is written after every epoch (keep it outside Snakemake outputs).
         encoder_out: the encoder file written at the end (`perceptflow.models.save_encoder`).
         device: torch device or preference string; None picks CUDA when available, else CPU.
-        threads: when given, ``torch.set_num_threads(threads)``.
+        threads: when given, ``torch.set_num_threads(threads)`` for the run (restored afterwards).
         on_epoch: called with a copy of each new history row, after its checkpoint is written.
 
     Returns:
@@ -174,23 +172,37 @@ def train_method(
         ValueError: fewer than 2 samples, or a checkpoint that cannot be resumed under ``config``.
         FloatingPointError: the loss became NaN or infinite (the last good checkpoint is kept).
     """
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    previous_threads = torch.get_num_threads()
     if threads is not None:
-        if threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
+    try:
+        return _train(spec, samples, config, Path(checkpoint_dir), Path(encoder_out), device, on_epoch)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(
+    spec: MethodSpec,
+    samples: Sequence[TrainSample],
+    config: TrainConfig,
+    checkpoint_dir: Path,
+    encoder_out: Path,
+    device: torch.device | str | None,
+    on_epoch: EpochCallback | None,
+) -> list[dict[str, Any]]:
     device = pick_device("auto") if device is None else torch.device(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    checkpoint = Path(checkpoint_dir) / "last.pt"
+    checkpoint = checkpoint_dir / "last.pt"
     run = _Run(spec, samples, config, device)
     state = load_training_state(checkpoint, method_name=spec.name, config=config)
     history: list[dict[str, Any]] = []
     if state is not None:
         run.restore(state)
         history = [dict(row) for row in state["history"]]
-        log.info(
-            "resuming %s from %s after epoch %d of %d", spec.name, checkpoint, state["epoch"], config.epochs
-        )
+        log.info("resuming %s from %s after epoch %d of %d", spec.name, checkpoint, state["epoch"], config.epochs)
     for number in range(len(history) + 1, config.epochs + 1):
         row = run.epoch(number)
         history.append(row)

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from perceptflow.tracking.runs import StageRun, TrackingSettings, stage_run
 
 RUN_FILE_SUFFIX = "mlflow_run.json"
@@ -32,15 +34,19 @@ def rule_run(smk: Any, *, stage: str) -> Iterator[StageRun]:
     upstream = sorted({str(p) for p in smk.input if str(p).endswith(RUN_FILE_SUFFIX)})
     params = {key: value for key, value in smk.params.items()}
     try:
-        with stage_run(
-            stage=stage,
-            rule=smk.rule,
-            run_file=smk.output.run,
-            settings=TrackingSettings.from_config(smk.config.get("mlflow")),
-            params=params,
-            upstream_run_files=upstream,
-            wildcards=dict(smk.wildcards.items()),
-        ) as run:
+        # BLAS/OpenMP pools default to every core; on a shared node that oversubscribes and slows SVDs 10x.
+        with (
+            threadpool_limits(limits=max(1, int(smk.threads))),
+            stage_run(
+                stage=stage,
+                rule=smk.rule,
+                run_file=smk.output.run,
+                settings=TrackingSettings.from_config(smk.config.get("mlflow")),
+                params=params,
+                upstream_run_files=upstream,
+                wildcards=dict(smk.wildcards.items()),
+            ) as run,
+        ):
             run.set_tags({"perceptflow.threads": smk.threads})
             yield run
             handler.flush()

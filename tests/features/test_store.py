@@ -1,0 +1,51 @@
+"""Zarr feature stores: layout, chunking, round trip, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zarr
+
+from perceptflow.features import read_feature_store, write_feature_store
+
+
+def test_roundtrip_and_chunking(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(600, 8)).astype(np.float32)
+    refs = rng.normal(size=(3, 8)).astype(np.float32)
+    ids = [f"img{i}" for i in range(600)]
+    write_feature_store(
+        tmp_path / "s.zarr",
+        features=features,
+        image_ids=ids,
+        ref_features=refs,
+        ref_ids=["a", "b", "c"],
+        attributes={"encoder": {"arch": "resnet18"}},
+    )
+    group = zarr.open_group(str(tmp_path / "s.zarr"), mode="r")
+    assert group["features"].chunks == (256, 8)
+    assert group.metadata.zarr_format == 3
+    store = read_feature_store(tmp_path / "s.zarr")
+    np.testing.assert_array_equal(store.features, features)
+    assert list(store.image_ids[:2]) == ["img0", "img1"]
+    assert store.attributes["encoder"] == {"arch": "resnet18"}
+    np.testing.assert_array_equal(store.reference_rows(["c", "a"]), refs[[2, 0]])
+    with pytest.raises(KeyError, match="'zz'"):
+        store.reference_rows(["zz"])
+
+
+def test_mismatched_lengths_and_non_stores_fail(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="2 feature rows but 1 image ids"):
+        write_feature_store(
+            tmp_path / "s.zarr",
+            features=np.zeros((2, 4), np.float32),
+            image_ids=["a"],
+            ref_features=np.zeros((0, 4), np.float32),
+            ref_ids=[],
+            attributes={},
+        )
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="not a perceptflow feature store"):
+        read_feature_store(tmp_path / "empty")

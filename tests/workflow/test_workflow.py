@@ -1,0 +1,192 @@
+"""Integration: the workflow on a tiny config, its outputs, its MLflow runs and what reruns after a change."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import zarr
+from conftest import ROOT, WorkflowRun, planned_jobs
+
+pytestmark = pytest.mark.slow
+
+STAGES = {"distort", "train", "extract", "regress", "evaluate", "report"}
+
+
+def test_distort_manifest_says_what_was_made(workflow_run: WorkflowRun) -> None:
+    manifest = pd.read_csv(workflow_run.workdir / "results/distort/manifest.csv")
+    n_refs, n_types, n_levels = 6, 3, 3
+    assert len(manifest) == n_refs * (1 + n_types * n_levels)
+    assert {"image_id", "ref_id", "dist_type", "level", "seed", "path", "class_label", "param_value"} <= set(
+        manifest
+    )
+    assert manifest["image_id"].is_unique
+    distorted = manifest[manifest["dist_type"] != "pristine"]
+    assert set(distorted["level"]) == {1, 3, 5}
+    assert (manifest.loc[manifest["dist_type"] == "pristine", "class_label"] == 0).all()
+    for path in manifest["path"]:
+        assert (workflow_run.workdir / "results/distort" / path).is_file()
+
+
+def test_train_writes_loadable_encoder_and_loss_falls(workflow_run: WorkflowRun) -> None:
+    payload = torch.load(workflow_run.workdir / "results/train/contrique/encoder.pt", weights_only=True)
+    assert payload["arch"] == "resnet18" and payload["method"] == "contrique"
+    history = pd.read_csv(workflow_run.workdir / "results/train/contrique/history.csv")
+    assert list(history["epoch"]) == [1, 2, 3]
+    assert history["loss"].iloc[-1] < history["loss"].iloc[0]
+    assert (workflow_run.workdir / "results/checkpoints/contrique/last.pt").is_file()
+
+
+def test_extract_writes_chunked_zarr_stores(workflow_run: WorkflowRun) -> None:
+    for encoder in ("contrique", "random_init"):
+        group = zarr.open_group(
+            str(workflow_run.workdir / f"results/extract/{encoder}/synthetic.zarr"), mode="r"
+        )
+        features = group["features"]
+        assert features.shape == (6 * 9, 2 * 512) and features.dtype == np.float32
+        assert features.chunks[1] == 1024
+        assert len(group["image_id"]) == features.shape[0]
+        values = features[:]
+        np.testing.assert_allclose(np.linalg.norm(values[:, :512], axis=1), 1.0, rtol=1e-4)
+        assert group.attrs["encoder"]["arch"] == "resnet18"
+        assert group.attrs["dataset"] == "synthetic"
+
+
+def test_regress_keeps_predictions_per_split(workflow_run: WorkflowRun) -> None:
+    predictions = pd.read_csv(workflow_run.workdir / "results/regress/synthetic/contrique/predictions.csv")
+    assert set(predictions["split"]) == {0, 1, 2}
+    assert set(predictions["subset"]) == {"train", "val", "test"}
+    table = pd.read_csv(workflow_run.workdir / "results/regress/synthetic/table.csv")
+    for _, split in predictions.groupby("split"):
+        refs = {s: set(table.loc[rows["row"], "ref_id"]) for s, rows in split.groupby("subset")}
+        assert (
+            not refs["train"] & refs["test"]
+            and not refs["train"] & refs["val"]
+            and not refs["val"] & refs["test"]
+        )
+
+
+def test_metrics_carry_baselines_on_the_same_splits(workflow_run: WorkflowRun) -> None:
+    metrics = json.loads(
+        (workflow_run.workdir / "results/evaluate/contrique/synthetic/metrics.json").read_text()
+    )
+    assert metrics["n_images"] == 54 and metrics["n_refs"] == 6 and metrics["n_splits"] == 3
+    for key in (
+        "srcc_median",
+        "plcc_median",
+        "plcc_logistic_median",
+        "krcc_median",
+        "rmse_median",
+        "srcc_std",
+    ):
+        assert key in metrics["nr_ridge"], key
+    assert -1 <= metrics["fr_zero_shot"]["srcc"] <= 1
+    assert set(metrics["baselines"]) == {"random_init", "psnr", "ssim"}
+    # Full-reference PSNR tracks the synthetic severity well on any content.
+    assert metrics["baselines"]["psnr"]["fr_zero_shot"]["srcc"] > 0.5
+    assert {row["model"] for row in metrics["table"]} == {"contrique", "random_init", "psnr", "ssim"}
+    for name in ("scatter.png", "srcc_per_type.png"):
+        assert (workflow_run.workdir / "results/evaluate/contrique/synthetic" / name).stat().st_size > 1000
+
+
+def test_csv_dataset_runs_through_the_workflow(workflow_run: WorkflowRun) -> None:
+    if "live" not in workflow_run.config["datasets"]:
+        pytest.skip("LIVE JPEG subset not available")
+    metrics = json.loads((workflow_run.workdir / "results/evaluate/contrique/live/metrics.json").read_text())
+    assert metrics["n_images"] == 49 and metrics["n_refs"] == 8
+    assert metrics["baselines"]["psnr"]["fr_zero_shot"]["srcc"] == pytest.approx(0.821, abs=5e-4)
+
+
+def test_report_summary_compares_every_model(workflow_run: WorkflowRun) -> None:
+    summary = pd.read_csv(workflow_run.workdir / "results/report/summary.csv")
+    assert {"contrique", "random_init", "psnr", "ssim"} <= set(summary["model"])
+    assert set(summary["dataset"]) == set(workflow_run.config["datasets"])
+
+
+def test_every_rule_is_one_finished_mlflow_run_with_lineage(workflow_run: WorkflowRun) -> None:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{workflow_run.workdir / 'results/mlflow.db'}")
+    experiment = client.get_experiment_by_name("perceptflow")
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    run_files = sorted((workflow_run.workdir / "results").rglob("*mlflow_run.json"))
+    assert len(runs) == len(run_files) >= 15
+    by_id = {run.info.run_id: run for run in runs}
+    assert {run.info.status for run in runs} == {"FINISHED"}
+    assert {run.data.tags["perceptflow.stage"] for run in runs} == STAGES
+    assert len({run.data.tags["perceptflow.execution_id"] for run in runs}) == 1
+    for path in run_files:
+        record = json.loads(path.read_text())
+        run = by_id[record["run_id"]]
+        assert run.data.tags["perceptflow.rule"].startswith(run.data.tags["perceptflow.stage"])
+    evaluate = json.loads(
+        (workflow_run.workdir / "results/evaluate/contrique/synthetic/mlflow_run.json").read_text()
+    )
+    tags = by_id[evaluate["run_id"]].data.tags
+    assert set(tags["perceptflow.upstream.regress"].split(",")) <= set(by_id)
+    train = json.loads((workflow_run.workdir / "results/train/contrique/mlflow_run.json").read_text())
+    train_run = client.get_run(train["run_id"])
+    assert [m.step for m in client.get_metric_history(train["run_id"], "loss")] == [1, 2, 3]
+    assert train_run.data.params["train.epochs"] == "3"
+
+
+def test_noop_dry_run_plans_nothing(workflow_run: WorkflowRun) -> None:
+    assert planned_jobs(workflow_run.snakemake("-n")) == {}
+
+
+def test_execution_settings_are_not_rerun_triggers(workflow_run: WorkflowRun, tmp_path: Path) -> None:
+    config = copy.deepcopy(workflow_run.config)
+    config["mlflow"] = {"experiment": "elsewhere", "tracking_uri": f"sqlite:///{tmp_path / 'other.db'}"}
+    result = workflow_run.snakemake(
+        "-n", "--cores", "1", config=config, env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'env.db'}"}
+    )
+    assert planned_jobs(result) == {}
+
+
+def test_regress_change_reruns_only_regress_evaluate_report(workflow_run: WorkflowRun) -> None:
+    config = copy.deepcopy(workflow_run.config)
+    config["regress"]["alphas"] = [0.5, 5.0]
+    jobs = planned_jobs(workflow_run.snakemake("-n", config=config))
+    assert set(jobs) == {"regress_ridge", "evaluate_metrics", "report_summary", "all"}
+
+
+def test_distort_change_reruns_everything_downstream(workflow_run: WorkflowRun) -> None:
+    config = copy.deepcopy(workflow_run.config)
+    config["distort"]["seed"] = 1
+    jobs = planned_jobs(workflow_run.snakemake("-n", config=config))
+    assert {
+        "distort_references",
+        "train_encoder",
+        "extract_features",
+        "regress_splits",
+        "regress_ridge",
+        "evaluate_metrics",
+        "report_summary",
+    } <= set(jobs)
+    assert "train_random_init" not in jobs
+
+
+def test_library_code_change_reruns_its_stage_and_dependents(
+    workflow_run: WorkflowRun, tmp_path: Path
+) -> None:
+    copy_root = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "perceptflow", copy_root / "perceptflow")
+    ridge = copy_root / "perceptflow" / "regress" / "ridge.py"
+    ridge.write_text(ridge.read_text() + "\n# edited\n")
+    jobs = planned_jobs(workflow_run.snakemake("-n", env={"PYTHONPATH": str(copy_root)}))
+    assert {"regress_splits", "regress_ridge", "evaluate_metrics", "report_summary"} <= set(jobs)
+    assert not {"distort_references", "train_encoder", "extract_features"} & set(jobs)
+
+
+def test_schema_rejects_a_misspelled_key_naming_it(workflow_run: WorkflowRun) -> None:
+    config = copy.deepcopy(workflow_run.config)
+    config["regress"]["n_split"] = 4
+    result = workflow_run.snakemake("-n", config=config, check=False)
+    assert result.returncode != 0
+    assert "n_split" in result.stdout + result.stderr
