@@ -71,8 +71,8 @@ def test_kadis_levels__equal_the_table_in_methods_md() -> None:
     if not METHODS_MD.is_file():
         pytest.skip(f"{METHODS_MD} not found")
     rows = re.findall(r"^\| (\d+) \| [^|]+ \| `(\w+)` \| ([^|]+) \|$", METHODS_MD.read_text(), flags=re.MULTILINE)
-    table = {int(type_id): [float(v.replace("−", "-")) for v in re.findall(r"[−-]?\d+(?:\.\d+)?(?:e[−-]?\d+)?", text)[-5:]]
-             for type_id, _, text in rows}  # fmt: skip
+    number = r"[−-]?\d+(?:\.\d+)?(?:e[−-]?\d+)?"
+    table = {int(row[0]): [float(v.replace("−", "-")) for v in re.findall(number, row[2])[-5:]] for row in rows}
     assert sorted(table) == list(range(1, 26))
     for spec in distortions_in("natural").values():
         assert list(spec.kadis_levels) == pytest.approx(table[spec.id], abs=0), spec.name
@@ -117,7 +117,7 @@ def test_class_label__follows_contrique_numbering() -> None:
 
 
 def test_class_label__errors_name_the_problem() -> None:
-    with pytest.raises(ValueError, match="1..5"):
+    with pytest.raises(ValueError, match=r"1\.\.5"):
         class_label("jpeg", 6)
     with pytest.raises(ValueError, match="no class label"):
         class_label("zoom_in", 1)
@@ -136,7 +136,7 @@ def test_distortion_rng__same_key_same_stream_and_keys_separate() -> None:
 
 
 def test_distortion_rng__identical_in_a_fresh_process_with_another_hash_seed() -> None:
-    code = "from perceptflow.distortions import distortion_rng; print(distortion_rng(7, 'r', 'jitter', 2).integers(1 << 62))"
+    code = "from perceptflow.distortions import distortion_rng as r; print(r(7, 'r', 'jitter', 2).integers(1 << 62))"
     outputs = {
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                        env={"PYTHONHASHSEED": seed}).stdout.strip()
@@ -162,9 +162,12 @@ def test_apply_distortion__rejects_non_rgb8_input(image: object, rng: np.random.
         apply_distortion(image, "jpeg", 1, rng)  # type: ignore[arg-type]
 
 
-def test_apply_distortion__kadis_scheme_uses_the_table_value(photo: np.ndarray) -> None:
-    # KADIS level 1 of Gaussian blur (sigma 0.1) is byte-identical at 8 bits; severity level 1 is not.
-    kadis = apply_distortion(photo, "gaussian_blur", 1, np.random.default_rng(0), scheme="kadis")
-    severity = apply_distortion(photo, "gaussian_blur", 1, np.random.default_rng(0))
+@pytest.mark.parametrize(
+    ("name", "level"), [("gaussian_blur", 1), ("motion_blur", 1), ("color_saturation_lab", 1), ("mean_shift", 3)]
+)
+def test_kadis_scheme__has_identity_levels_that_severity_replaces(photo: np.ndarray, name: str, level: int) -> None:
+    # e.g. KADIS Gaussian blur sigma 0.1 is byte-identical at 8 bits; no severity level is.
+    kadis = apply_distortion(photo, name, level, np.random.default_rng(0), scheme="kadis")
+    severity = apply_distortion(photo, name, level, np.random.default_rng(0))
     assert np.array_equal(kadis, photo)
     assert not np.array_equal(severity, photo)
