@@ -107,7 +107,7 @@ def get_final_outputs():
         method=get_trained_methods(),
         dataset=get_datasets(),
     )
-    return [*metrics, "results/report/summary.csv", "results/report/summary.png"]
+    return [*metrics, "results/report/summary.csv", "results/report/summary.png", *get_distort_extra_outputs()]
 
 
 def init_mlflow():
@@ -142,3 +142,41 @@ def get_evaluate_inputs(wildcards):
 def get_checkpoint_dir(wildcards):
     """Per-epoch checkpoints, outside the rule's outputs so an interrupted job resumes from them."""
     return f"results/checkpoints/{wildcards.method}"
+
+
+# Issue 3: the distortion bank's optional outputs (gallery, composite chains, DPS triplets and their 2AFC scores).
+
+#: The DPS 2AFC evaluation runs the DPS library (distortions) with the evaluate, features and models code.
+STAGE_PACKAGES["evaluate_dps"] = ("distortions", "evaluate", "features", "models", "data")
+
+
+def get_distort_params():
+    """The `distort` section as distort_references uses it: without `dps` and `gallery` (other rules' keys) and
+    without `composite` unless it is enabled, so those settings never rerun the bank."""
+    section = {k: v for k, v in config["distort"].items() if k not in ("dps", "gallery")}
+    if not (section.get("composite") or {}).get("enabled", False):
+        section.pop("composite", None)
+    return section
+
+
+def get_gallery_params():
+    """What distort_gallery draws: the bank's references, crop, types, scheme and seed plus `distort.gallery`."""
+    keys = ("references", "resize", "crop", "scheme", "types", "seed", "gallery")
+    return {k: config["distort"][k] for k in keys if k in config["distort"]}
+
+
+def dps_enabled():
+    return bool((config["distort"].get("dps") or {}).get("enabled", False))
+
+
+def get_dps_params():
+    """`distort.dps` without `enabled` (which only decides whether the target is requested)."""
+    return {k: v for k, v in (config["distort"].get("dps") or {}).items() if k != "enabled"}
+
+
+def get_distort_extra_outputs():
+    """Final targets beyond the metrics: the gallery, and the DPS 2AFC scores when `distort.dps.enabled`."""
+    outputs = ["results/distort/gallery.png"]
+    if dps_enabled():
+        outputs.append("results/evaluate/dps/2afc.json")
+    return outputs

@@ -10,7 +10,7 @@ rule distort_references:
     benchmark:
         "results/benchmarks/distort_references.tsv"
     params:
-        distort=config["distort"],
+        distort=get_distort_params(),
         code=code_version("distort"),
     threads: workflow.cores
     conda:
@@ -19,3 +19,52 @@ rule distort_references:
         "Distorting reference images ({params.distort[scheme]} scheme)"
     script:
         "../scripts/distort_references.py"
+
+
+rule distort_gallery:
+    input:
+        references=get_reference_files,
+    output:
+        gallery=report(
+            "results/distort/gallery.png",
+            caption="../workflow/report/gallery.rst",
+            category="Distortions",
+            labels={"figure": "distortion gallery"},
+        ),
+        run="results/distort/gallery.mlflow_run.json",
+    log:
+        "logs/distort_gallery.log",
+    params:
+        distort=get_gallery_params(),
+        code=code_version("distort"),
+    conda:
+        "../envs/distort.yaml"
+    message:
+        "Drawing the distortion gallery"
+    script:
+        "../scripts/distort_gallery.py"
+
+
+rule distort_dps_triplets:
+    input:
+        manifest=rules.distort_references.output.manifest,
+        images=rules.distort_references.output.images,
+        distort_run=rules.distort_references.output.run,
+    output:
+        triplets="results/distort/dps/triplets.csv",
+        images=directory("results/distort/dps/images"),
+        run="results/distort/dps/mlflow_run.json",
+    log:
+        "logs/distort_dps_triplets.log",
+    benchmark:
+        "results/benchmarks/distort_dps_triplets.tsv"
+    params:
+        dps=get_dps_params(),
+        code=code_version("distort"),
+    threads: workflow.cores
+    conda:
+        "../envs/distort.yaml"
+    message:
+        "DPS 2AFC triplets: {params.dps[n_triplets]} per context, {params.dps[rankings]} context(s)"
+    script:
+        "../scripts/distort_dps_triplets.py"

@@ -52,3 +52,35 @@ rule evaluate_metrics:
         "Evaluating {wildcards.method} on {wildcards.dataset}"
     script:
         "../scripts/evaluate_metrics.py"
+
+
+rule evaluate_dps_2afc:
+    input:
+        triplets=rules.distort_dps_triplets.output.triplets,
+        images=rules.distort_dps_triplets.output.images,
+        triplets_run=rules.distort_dps_triplets.output.run,
+        encoders=expand("results/train/{encoder}/encoder.pt", encoder=get_encoders()),
+        encoder_runs=expand("results/train/{encoder}/mlflow_run.json", encoder=get_encoders()),
+    output:
+        scores=report(
+            "results/evaluate/dps/2afc.json",
+            caption="../workflow/report/dps_2afc.rst",
+            category="DPS contexts",
+            labels={"figure": "2AFC scores"},
+        ),
+        run="results/evaluate/dps/mlflow_run.json",
+    log:
+        "logs/evaluate_dps_2afc.log",
+    params:
+        encoders=get_encoders(),
+        fr_distance=config["evaluate"]["fr_distance"],
+        code=code_version("evaluate_dps"),
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    conda:
+        "../envs/torch.yaml"
+    message:
+        "2AFC scores of PSNR, SSIM and {params.encoders} on the DPS triplets"
+    script:
+        "../scripts/evaluate_dps_2afc.py"

@@ -107,6 +107,14 @@ def test_train__incompatible_checkpoint_is_refused_naming_file_and_keys(
     assert str(tmp_path / "ckpt" / "last.pt") in str(error.value)
 
 
+def test_train__checkpoint_of_other_data_is_refused(
+    tiny_samples: list[TrainSample], reference: tuple[Path, list], tmp_path: Path
+) -> None:
+    shutil.copytree(reference[0] / "ckpt", tmp_path / "ckpt")
+    with pytest.raises(ValueError, match=r"last\.pt: it was trained on other data \(24 samples.*now 12 samples"):
+        _train(tiny_samples[:12], CONFIG, tmp_path)
+
+
 def test_train__two_identical_runs_are_bitwise_equal(tiny_samples: list[TrainSample], tmp_path: Path) -> None:
     config = replace(CONFIG, epochs=2, color_views=True)
     first = _train(tiny_samples[:12], config, tmp_path / "a")
@@ -115,13 +123,15 @@ def test_train__two_identical_runs_are_bitwise_equal(tiny_samples: list[TrainSam
     assert _same_weights(tmp_path / "a" / "encoder.pt", tmp_path / "b" / "encoder.pt")
 
 
-def test_train__small_set_is_one_batch_and_one_image_is_refused(
+def test_train__small_set_is_one_batch_and_bad_sets_are_refused(
     tiny_samples: list[TrainSample], tmp_path: Path
 ) -> None:
     history = _train(tiny_samples[:3], replace(CONFIG, epochs=1), tmp_path / "three")
     assert history[0]["images_per_s"] > 0 and len(history) == 1
     with pytest.raises(ValueError, match="training needs at least 2 images, got 1"):
         _train(tiny_samples[:1], CONFIG, tmp_path / "one")
+    with pytest.raises(FileNotFoundError, match=r"1 training image\(s\) not found, e\.g\. .*gone\.png"):
+        _train([*tiny_samples[:2], TrainSample(tmp_path / "gone.png", 0)], CONFIG, tmp_path / "missing")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

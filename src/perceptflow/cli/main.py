@@ -12,7 +12,9 @@ from perceptflow import __version__
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (subcommands register themselves)."""
+    from perceptflow.cli.distortions import add_distortions_parser
     from perceptflow.cli.evaluate import add_evaluate_parser
+    from perceptflow.cli.ssl import add_ssl_parser
 
     parser = argparse.ArgumentParser(
         prog="perceptflow",
@@ -23,27 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_evaluate_parser(subparsers)
-    for add in _optional_parsers():
-        add(subparsers)
+    add_distortions_parser(subparsers)
+    add_ssl_parser(subparsers)
     return parser
-
-
-def _optional_parsers() -> list:
-    """Subcommands of other subpackages (distortions, ssl) that register themselves when present."""
-    adders = []
-    try:
-        from perceptflow.cli.distortions import add_distortions_parser
-
-        adders.append(add_distortions_parser)
-    except ImportError:  # pragma: no cover - only while a subpackage is being developed
-        pass
-    try:
-        from perceptflow.cli.ssl import add_ssl_parser
-
-        adders.append(add_ssl_parser)
-    except ImportError:  # pragma: no cover
-        pass
-    return adders
 
 
 def main(argv: Sequence[str] | None = None) -> int:

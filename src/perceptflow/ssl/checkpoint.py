@@ -8,7 +8,9 @@ change results).
 
 from __future__ import annotations
 
+import hashlib
 import random
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import numpy as np
 import torch
 
 from perceptflow.models.checkpoint import atomic_torch_save
-from perceptflow.ssl.config import TrainConfig
+from perceptflow.ssl.config import TrainConfig, TrainSample
 
 #: Value of the checkpoint's ``format`` key.
 CHECKPOINT_FORMAT = "perceptflow.train-checkpoint/1"
@@ -63,6 +65,19 @@ def restore_rng(state: dict[str, Any], sampler_generator: torch.Generator) -> No
     sampler_generator.set_state(state["sampler"].cpu())
 
 
+def samples_fingerprint(samples: Sequence[TrainSample]) -> str:
+    """Cheap identity of a training set: SHA-256 over each sample's file name, size and label, in order.
+
+    Regenerated data (another distortion seed, other references) changes it, so a stale checkpoint is not resumed
+    on new data; moving the folder does not.
+    """
+    digest = hashlib.sha256()
+    for sample in samples:
+        size = sample.path.stat().st_size if sample.path.is_file() else -1
+        digest.update(f"{sample.path.name}\0{size}\0{sample.label}\n".encode())
+    return f"{len(samples)} samples, sha256 {digest.hexdigest()[:16]}"
+
+
 def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """``"key: saved -> current"`` for every key that differs, `RESUMABLE_KEYS` excluded."""
     keys = sorted((set(saved) | set(current)) - RESUMABLE_KEYS)
@@ -74,6 +89,7 @@ def save_training_state(
     *,
     method_name: str,
     config: TrainConfig,
+    data: str,
     epoch: int,
     history: list[dict],
     modules: dict[str, Any],
@@ -85,6 +101,7 @@ def save_training_state(
         path: the checkpoint file (``last.pt``).
         method_name: the SSL method's registry name.
         config: the run's config, stored for the resume check.
+        data: `samples_fingerprint` of the training set, stored for the resume check.
         epoch: number of completed epochs.
         history: one row per completed epoch.
         modules: objects with ``state_dict()``, e.g. ``{"model": ..., "optimizer": ..., "scheduler": ...,
@@ -95,6 +112,7 @@ def save_training_state(
         "format": CHECKPOINT_FORMAT,
         "method": method_name,
         "config": asdict(config),
+        "data": data,
         "epoch": epoch,
         "history": [dict(row) for row in history],
         "rng": capture_rng(sampler_generator),
@@ -103,13 +121,13 @@ def save_training_state(
     atomic_torch_save(payload, path)
 
 
-def load_training_state(path: Path, *, method_name: str, config: TrainConfig) -> dict[str, Any] | None:
+def load_training_state(path: Path, *, method_name: str, config: TrainConfig, data: str) -> dict[str, Any] | None:
     """Read a checkpoint written by `save_training_state`, or None when ``path`` does not exist.
 
     Raises:
         ValueError: the file is not a training checkpoint, belongs to another method, was written under a
-            different config (the message names the differing keys and the file), or has more epochs than
-            ``config.epochs``.
+            different config (the message names the differing keys and the file) or for other training data
+            (``data``, a `samples_fingerprint`), or has more epochs than ``config.epochs``.
     """
     if not path.exists():
         return None
@@ -128,6 +146,11 @@ def load_training_state(path: Path, *, method_name: str, config: TrainConfig) ->
             f"cannot resume from {path}: it was written under a different train config "
             f"({'; '.join(differences)}); "
             "restore those settings or delete the checkpoint to start over"
+        )
+    if state["data"] != data:
+        raise ValueError(
+            f"cannot resume from {path}: it was trained on other data ({state['data']}; now {data}); "
+            "delete the checkpoint to start over"
         )
     if state["epoch"] > config.epochs:
         raise ValueError(

@@ -11,6 +11,7 @@ import logging
 import math
 import random
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -22,7 +23,7 @@ from torch.utils.data import DataLoader
 
 from perceptflow.models.checkpoint import save_encoder
 from perceptflow.models.device import pick_device
-from perceptflow.ssl.checkpoint import load_training_state, restore_rng, save_training_state
+from perceptflow.ssl.checkpoint import load_training_state, restore_rng, samples_fingerprint, save_training_state
 from perceptflow.ssl.config import TrainConfig, TrainSample
 from perceptflow.ssl.distributed import is_main_process
 from perceptflow.ssl.method import MethodSpec, SSLMethod
@@ -60,6 +61,12 @@ def _make_loader(dataset: Any, config: TrainConfig, generator: torch.Generator, 
         pin_memory=device.type == "cuda",
         persistent_workers=workers > 0,
     )
+
+
+def _check_files(samples: Sequence[TrainSample]) -> None:
+    missing = [str(sample.path) for sample in samples if not sample.path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} training image(s) not found, e.g. {', '.join(missing[:3])}")
 
 
 def _to_device(batch: Sequence[Any], device: torch.device) -> list[Any]:
@@ -112,7 +119,9 @@ class _Run:
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        self.scheduler.step()
+        with warnings.catch_warnings():  # GradScaler skips optimizer steps with inf gradients: expected
+            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
+            self.scheduler.step()
         return loss.detach()
 
     def epoch(self, number: int) -> dict[str, Any]:
@@ -169,7 +178,9 @@ def train_method(
         views each), ``data_wait_fraction`` (share of the epoch spent waiting for batches).
 
     Raises:
-        ValueError: fewer than 2 samples, or a checkpoint that cannot be resumed under ``config``.
+        FileNotFoundError: training images are missing (checked before anything is trained).
+        ValueError: fewer than 2 samples, or a checkpoint that cannot be resumed with ``config`` and ``samples``
+            (other config keys, other data, more epochs); the message names the file.
         FloatingPointError: the loss became NaN or infinite (the last good checkpoint is kept).
     """
     if threads is not None and threads < 1:
@@ -192,12 +203,14 @@ def _train(
     device: torch.device | str | None,
     on_epoch: EpochCallback | None,
 ) -> list[dict[str, Any]]:
-    device = pick_device("auto") if device is None else torch.device(device)
+    device = device if isinstance(device, torch.device) else pick_device(device or "auto")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     checkpoint = checkpoint_dir / "last.pt"
     run = _Run(spec, samples, config, device)
-    state = load_training_state(checkpoint, method_name=spec.name, config=config)
+    _check_files(samples)
+    data = samples_fingerprint(samples)
+    state = load_training_state(checkpoint, method_name=spec.name, config=config, data=data)
     history: list[dict[str, Any]] = []
     if state is not None:
         run.restore(state)
@@ -212,6 +225,7 @@ def _train(
                 checkpoint,
                 method_name=spec.name,
                 config=config,
+                data=data,
                 epoch=number,
                 history=history,
                 modules=run.modules(),
