@@ -30,7 +30,7 @@ from perceptflow.distortions.compose import apply_chain
 REFS = {"kind": "demo", "names": ["astronaut", "camera"]}
 TINY = BankSpec(types=("jpeg", "white_noise"), levels=(1, 3), seed=0, crop=48, resize=48)
 COMPOSITES = BankSpec(
-    types=("jpeg",), levels=(2,), seed=3, crop=48, resize=48, composite=CompositeSpec(True, max_chain=3, per_reference=3)
+    types=("jpeg",), levels=(2,), seed=3, crop=48, resize=48, composite=CompositeSpec(True, 3, per_reference=3)
 )
 
 
@@ -50,7 +50,9 @@ def test_manifest__one_row_per_image_with_labels_values_and_paths(tmp_path: Path
     assert sorted(pristine["ref_id"]) == ["astronaut", "camera"]
     assert (pristine["class_label"] == 0).all() and (pristine["level"] == 0).all() and (pristine["chain"] == "[]").all()
     distorted = manifest[manifest["dist_type"] != "pristine"]
-    assert set(zip(distorted["dist_type"], distorted["level"])) == {(t, lv) for t in TINY.types for lv in (1, 3)}
+    assert set(zip(distorted["dist_type"], distorted["level"], strict=True)) == {
+        (t, lv) for t in TINY.types for lv in (1, 3)
+    }
     for row in distorted.itertuples():
         assert row.class_label == class_label(row.dist_type, row.level)
         assert row.dist_id == get_distortion(row.dist_type).id

@@ -40,7 +40,7 @@ def test_train_writes_loadable_encoder_and_loss_falls(workflow_run: WorkflowRun)
     history = pd.read_csv(workflow_run.workdir / "results/train/contrique/history.csv")
     assert list(history["epoch"]) == [1, 2, 3]
     assert history["loss"].iloc[-1] < history["loss"].iloc[0]
-    assert (workflow_run.workdir / "results/checkpoints/contrique/last.pt").is_file()
+    assert len(list((workflow_run.workdir / "results/checkpoints/contrique").glob("*/last.pt"))) == 1
 
 
 def test_extract_writes_chunked_zarr_stores(workflow_run: WorkflowRun) -> None:

@@ -122,15 +122,11 @@ def collect_references(spec: Mapping[str, Any]) -> dict[str, Path]:
             raise ImageReadError(f"distort.references.path: folder not found: {folder}")
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            raise ImageReadError(
-                f"distort.references.path: no image files ({', '.join(IMAGE_SUFFIXES)}) in {folder}"
-            )
+            raise ImageReadError(f"distort.references.path: no image files ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
         stems = [p.stem for p in files]
         duplicated = sorted({s for s in stems if stems.count(s) > 1})
         if duplicated:
-            raise ImageReadError(
-                f"distort.references.path: several files share the name(s) {duplicated} in {folder}"
-            )
+            raise ImageReadError(f"distort.references.path: several files share the name(s) {duplicated} in {folder}")
         return {p.stem: p for p in files}
     raise ValueError(f"distort.references.kind must be 'demo' or 'folder', got {kind!r}")
 
@@ -212,11 +208,8 @@ def label_component(chain: Sequence[tuple[str, int]]) -> tuple[str, int]:
     return max(chain, key=lambda step: step[1])
 
 
-def _distort_one(
-    image: ImageArray, ref_id: str, name: str, spec: BankSpec, out_dir: Path
-) -> list[dict[str, Any]]:
+def _distort_one(image: ImageArray, ref_id: str, name: str, spec: BankSpec, out_dir: Path) -> list[dict[str, Any]]:
     rows = []
-    ref_path = out_dir / "refs" / f"{ref_id}.png"
     for level in spec.levels:
         rng = distortion_rng(spec.seed, ref_id, name, level)
         path = out_dir / "dist" / f"{ref_id}__{name}__{level}.png"
@@ -225,9 +218,7 @@ def _distort_one(
     return rows
 
 
-def _composite_one(
-    image: ImageArray, ref_id: str, index: int, spec: BankSpec, out_dir: Path
-) -> list[dict[str, Any]]:
+def _composite_one(image: ImageArray, ref_id: str, index: int, spec: BankSpec, out_dir: Path) -> list[dict[str, Any]]:
     chain = composite_chain(spec.seed, ref_id, index, spec.composite.max_chain)
     distorted = apply_chain(image, chain, seed=spec.seed, ref_id=composite_key(ref_id, index), scheme=spec.scheme)
     image_id = f"{ref_id}__{COMPOSITE}__{index}"

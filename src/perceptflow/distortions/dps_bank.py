@@ -113,14 +113,16 @@ def generate_triplets(
         _save_png(patch, out_dir / "ref" / f"{ref_id}.png")
     ref_ids = sorted(patches)
     rankings = make_rankings(spec.rankings, spec.seed)
-    tasks = [
-        dask.delayed(_triplet_chunk)(
-            {r: patches[r] for r in _refs_of(ref_ids, start, spec.n_triplets)},
-            ref_ids, context, ranking, range(start, min(start + _CHUNK, spec.n_triplets)), spec.seed, out_dir, root,
-        )  # fmt: skip
-        for context, ranking in enumerate(rankings)
-        for start in range(0, spec.n_triplets, _CHUNK)
-    ]
+    tasks = []
+    for context, ranking in enumerate(rankings):
+        for start in range(0, spec.n_triplets, _CHUNK):
+            indices = range(start, min(start + _CHUNK, spec.n_triplets))
+            chunk_patches = {r: patches[r] for r in {ref_ids[j % len(ref_ids)] for j in indices}}
+            tasks.append(
+                dask.delayed(_triplet_chunk)(
+                    chunk_patches, ref_ids, context, ranking, indices, spec.seed, out_dir, root
+                )
+            )
     rows = [row for chunk in compute_tasks(tasks, threads=threads, scheduler=scheduler) for row in chunk]
     return pd.DataFrame(rows, columns=list(TRIPLET_COLUMNS))
 
@@ -128,11 +130,6 @@ def generate_triplets(
 def triplet_rng(seed: int, ref_id: str, context: int, index: int) -> np.random.Generator:
     """The generator of triplet ``index`` of ``context``: same key, same stream, in any process."""
     return distortion_rng(seed, ref_id, f"dps_context{context}", index)
-
-
-def _refs_of(ref_ids: Sequence[str], start: int, n_triplets: int) -> list[str]:
-    stop = min(start + _CHUNK, n_triplets)
-    return sorted({ref_ids[j % len(ref_ids)] for j in range(start, stop)})
 
 
 def _triplet_chunk(
@@ -192,9 +189,7 @@ def run_dps_triplets(
     """
     spec = DpsSpec.from_config(params)
     csv_path = Path(csv_path)
-    table = generate_triplets(
-        reference_patches(manifest), spec, out_dir=out_dir, root=csv_path.parent, threads=threads
-    )
+    table = generate_triplets(reference_patches(manifest), spec, out_dir=out_dir, root=csv_path.parent, threads=threads)
     table.to_csv(csv_path, index=False)
     log.info("wrote %d DPS triplets (%d contexts) to %s", len(table), spec.rankings, csv_path)
     return table

@@ -28,25 +28,29 @@ def encode_images(
     batch_size: int = 32,
     device: torch.device | None = None,
     desc: str = "extract",
+    decode_threads: int = 4,
 ) -> FeatureArray:
     """Features (N x 2C float32) of image files, in the order given.
 
     Images are batched by size (CONTRIQUE scores whole images, so sizes may differ); decoding of the next batch
-    overlaps the forward pass of the current one. CUDA runs under autocast (bfloat16), features come back float32.
+    overlaps the forward pass of the current one, decoded by ``decode_threads`` threads (Pillow releases the GIL).
+    CUDA runs under autocast (bfloat16); features come back float32.
     """
     device = device or pick_device()
     encoder = encoder.to(device).eval()
     batches = _batches_by_size(paths, batch_size)
     out = np.zeros((len(paths), 2 * encoder.feature_dim), dtype=np.float32)
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-    )
-    with ThreadPoolExecutor(max_workers=1) as pool, tqdm(total=len(paths), desc=desc, unit="img") as bar:
-        pending = pool.submit(_load_batch, paths, batches[0]) if batches else None
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    with (
+        ThreadPoolExecutor(max_workers=1) as prefetch,
+        ThreadPoolExecutor(max_workers=max(1, decode_threads)) as decode,
+        tqdm(total=len(paths), desc=desc, unit="img") as bar,
+    ):
+        pending = prefetch.submit(_load_batch, paths, batches[0], decode) if batches else None
         for i, rows in enumerate(batches):
             batch = pending.result()
             if i + 1 < len(batches):
-                pending = pool.submit(_load_batch, paths, batches[i + 1])
+                pending = prefetch.submit(_load_batch, paths, batches[i + 1], decode)
             with torch.inference_mode(), autocast:
                 features = pooled_features(encoder, batch.to(device, non_blocking=True))
             out[rows] = features.float().cpu().numpy()
@@ -58,9 +62,7 @@ def encode_table(
     encoder: Encoder, table: DatasetTable, *, batch_size: int = 32, device: torch.device | None = None
 ) -> FeatureStore:
     """Features of every image of ``table`` and of its distinct references, in memory."""
-    features = encode_images(
-        encoder, list(table.frame["path"]), batch_size=batch_size, device=device, desc=table.name
-    )
+    features = encode_images(encoder, list(table.frame["path"]), batch_size=batch_size, device=device, desc=table.name)
     refs = table.references()
     ref_features = encode_images(
         encoder, list(refs["ref_path"]), batch_size=batch_size, device=device, desc=f"{table.name} refs"
@@ -128,6 +130,6 @@ def _batches_by_size(paths: Sequence[PathLikeStr], batch_size: int) -> list[np.n
     ]
 
 
-def _load_batch(paths: Sequence[PathLikeStr], rows: np.ndarray) -> torch.Tensor:
-    images = np.stack([load_rgb(paths[i]) for i in rows])
+def _load_batch(paths: Sequence[PathLikeStr], rows: np.ndarray, decode: ThreadPoolExecutor) -> torch.Tensor:
+    images = np.stack(list(decode.map(load_rgb, [paths[i] for i in rows])))
     return torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import shutil
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +15,12 @@ import pandas as pd
 
 from perceptflow.models import build_encoder, save_encoder
 from perceptflow.ssl import METHODS, TrainConfig, TrainSample, train_method
+from perceptflow.ssl.checkpoint import samples_fingerprint
 from perceptflow.types import PathLikeStr
+
+log = logging.getLogger(__name__)
+#: Keys that may change without invalidating a checkpoint (the trainer continues or ignores them).
+RESUMABLE_KEYS = ("epochs", "num_workers")
 
 
 def samples_from_manifest(manifest: PathLikeStr) -> list[TrainSample]:
@@ -43,15 +53,38 @@ def train_from_manifest(
     if method not in METHODS:
         raise ValueError(f"train.method {method!r} is not available; valid: {sorted(METHODS)}")
     config = TrainConfig.from_dict({k: v for k, v in params.items() if k != "method"})
-    return train_method(
+    samples = samples_from_manifest(manifest)
+    run_dir = Path(checkpoint_dir) / checkpoint_key(method, config, samples)
+    history = train_method(
         METHODS[method],
-        samples_from_manifest(manifest),
+        samples,
         config,
-        checkpoint_dir=Path(checkpoint_dir),
+        checkpoint_dir=run_dir,
         encoder_out=Path(encoder_out),
         threads=threads,
         on_epoch=on_epoch,
     )
+    _remove_stale_checkpoints(run_dir)
+    return history
+
+
+def checkpoint_key(method: str, config: TrainConfig, samples: list[TrainSample]) -> str:
+    """Folder name for a training's checkpoints: same method, config and data resume; anything else starts fresh.
+
+    A changed config or changed distort output (Snakemake reruns train for both) must not resume a checkpoint that
+    belongs to other settings; raising ``epochs`` still continues the same training.
+    """
+    settings = {k: v for k, v in asdict(config).items() if k not in RESUMABLE_KEYS}
+    payload = json.dumps({"method": method, "config": settings, "data": samples_fingerprint(samples)}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def _remove_stale_checkpoints(current: Path) -> None:
+    """After a completed training, drop checkpoint folders of earlier settings (they can never resume)."""
+    for sibling in current.parent.iterdir():
+        if sibling.is_dir() and sibling != current:
+            log.info("removing stale checkpoints %s", sibling)
+            shutil.rmtree(sibling)
 
 
 def save_random_init(arch: str, seed: int, encoder_out: PathLikeStr) -> None:
