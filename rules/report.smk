@@ -10,6 +10,8 @@ rule report_summary:
             method=get_trained_methods(),
             dataset=get_datasets(),
         ),
+        # DPS 2AFC scores join the table when distort.dps.enabled (rule evaluate_dps_2afc).
+        twoafc=lambda wildcards: ["results/evaluate/dps/2afc.json"] if dps_enabled() else [],
     output:
         table=report(
             "results/report/summary.csv",
@@ -24,6 +26,8 @@ rule report_summary:
             labels={"figure": "SRCC by model"},
         ),
         run="results/report/mlflow_run.json",
+        # The execution's parent run (table and plot as parent-level artifacts), recorded like a rule's run.
+        parent_run="results/report/parent_mlflow_run.json",
     log:
         "logs/report_summary.log",
     params:

@@ -18,6 +18,8 @@ rule train_encoder:
         checkpoint_dir=get_checkpoint_dir,
     threads: get_train_threads
     resources:
+        # gpu > 1 (e.g. `--set-resources train_encoder:gpu=4` or a profile) trains under torchrun, one DDP
+        # process per GPU; a resource, not a param, so changing it reruns nothing.
         gpu=1,
     conda:
         "../envs/torch.yaml"

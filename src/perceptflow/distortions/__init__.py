@@ -1,4 +1,5 @@
-"""Synthetic distortions: 25 KADID-10k types x 5 levels, the six DPS transforms and the DPS context protocol.
+"""Synthetic distortions: 25 KADID-10k types x 5 levels, the six DPS transforms and the DPS context protocol;
+ten 3D MRI artefacts x 5 calibrated levels (domain ``medical``, :func:`apply_volume_distortion`).
 
 Example::
 
@@ -7,20 +8,30 @@ Example::
 """
 
 from perceptflow.distortions.api import apply_distortion, class_label, distortion_rng, level_value
-from perceptflow.distortions.registry import DISTORTIONS, FOUNDATION_TYPES, distortions_in, get_distortion
+from perceptflow.distortions.medical_api import apply_volume_distortion, medical_class_label
+from perceptflow.distortions.registry import (
+    DISTORTIONS,
+    FOUNDATION_TYPES,
+    MEDICAL_DISTORTIONS,
+    distortions_in,
+    get_distortion,
+)
 from perceptflow.distortions.spec import DOMAINS, GROUPS, SCHEMES, DistortionSpec
 
 __all__ = [
     "DISTORTIONS",
     "DOMAINS",
     "FOUNDATION_TYPES",
+    "MEDICAL_DISTORTIONS",
     "GROUPS",
     "SCHEMES",
     "DistortionSpec",
     "apply_distortion",
+    "apply_volume_distortion",
     "class_label",
     "distortion_rng",
     "distortions_in",
     "get_distortion",
     "level_value",
+    "medical_class_label",
 ]

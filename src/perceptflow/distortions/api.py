@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 
 from perceptflow.distortions._ops import from_uint8, to_uint8
-from perceptflow.distortions.registry import get_distortion
+from perceptflow.distortions.registry import MEDICAL_DISTORTIONS, get_distortion
 from perceptflow.distortions.spec import N_LEVELS
 from perceptflow.types import ImageArray
 
@@ -37,8 +37,13 @@ def apply_distortion(
 
     Raises:
         KeyError: unknown type.
-        ValueError: bad image, level or scheme.
+        ValueError: bad image, level or scheme; a 3D medical type (use ``apply_volume_distortion``).
     """
+    if name in MEDICAL_DISTORTIONS:
+        raise ValueError(
+            f"{name} is a 3D medical artefact for float (D, H, W) volumes: use "
+            "perceptflow.distortions.medical_api.apply_volume_distortion"
+        )
     _check_image(image)
     value = level_value(name, level, scheme)
     out = get_distortion(name).fn(from_uint8(image), value, rng)
@@ -52,7 +57,8 @@ def class_label(name: str | None, level: int) -> int:
 
     Raises:
         KeyError: unknown type.
-        ValueError: level outside 1..5, or a type outside the KADID table (DPS).
+        ValueError: level outside 1..5, or a type outside the KADID table (DPS; medical types have
+            their own labels, ``medical_api.medical_class_label``).
     """
     if name is None or name == PRISTINE:
         return 0

@@ -8,9 +8,11 @@ running ``dask.distributed`` scheduler, e.g. ``tcp://10.0.0.5:8786``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import dask
@@ -41,7 +43,7 @@ def compute_tasks(tasks: Sequence[Any], *, threads: int = 1, scheduler: str | No
         from dask.diagnostics import ProgressBar
 
         log.info("computing %d dask tasks on the local %s scheduler (%d workers)", len(tasks), name, threads)
-        with ProgressBar(dt=1.0):
+        with ProgressBar(dt=1.0), _main_module_hidden() if name == "processes" else contextlib.nullcontext():
             return list(dask.compute(*tasks, scheduler=name, num_workers=max(1, threads)))
     try:
         from dask.distributed import Client
@@ -53,3 +55,23 @@ def compute_tasks(tasks: Sequence[Any], *, threads: int = 1, scheduler: str | No
     with Client(name) as client:
         log.info("computing %d dask tasks on the dask.distributed scheduler at %s", len(tasks), name)
         return list(client.gather(client.compute(list(tasks))))
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Keep spawned workers from re-running the parent's ``__main__`` file.
+
+    dask's process pool spawns workers, and a spawned worker first runs the parent's main script unless it is
+    guarded by ``if __name__ == "__main__"``; Snakemake's rule scripts (run as ``python script.py``) are not, so
+    each worker would run the rule again. Tasks are library functions, so workers need nothing from ``__main__``.
+    """
+    main = sys.modules.get("__main__")
+    saved = {key: main.__dict__[key] for key in ("__file__", "__spec__") if main is not None and key in main.__dict__}
+    if main is not None:
+        main.__dict__.pop("__file__", None)
+        main.__spec__ = None  # spawn reads it; None means "no module name to import"
+    try:
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)

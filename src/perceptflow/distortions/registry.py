@@ -1,8 +1,12 @@
-"""The distortion registry: every type as one :class:`DistortionSpec`, KADID-10k order, then DPS.
+"""The distortion registry: every type as one :class:`DistortionSpec`, KADID-10k order, then DPS, then medical.
 
 ``kadis_levels`` are the KADID-10k / KADIS-700k generator's table (``imdist_generator.m``) verbatim;
 ``levels`` (the ``severity`` scheme) make every level perceptible at 8 bits and order them by severity
 (docs/distortions.md explains each change).
+
+The 2D image types live in :data:`DISTORTIONS`; the 3D MRI artefacts (domain ``medical``, ids >= 201,
+volume in and out) in :data:`MEDICAL_DISTORTIONS`, so that code iterating the 2D bank never meets a
+volume-only type. :func:`get_distortion` and :func:`distortions_in` see both.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from difflib import get_close_matches
 
 from perceptflow.distortions import blur, brightness, color, compression, dps_ops, noise, spatial
+from perceptflow.distortions import medical_kspace as mk
+from perceptflow.distortions import medical_tio as mt
 from perceptflow.distortions.quantization import quantization
 from perceptflow.distortions.sharpness_contrast import contrast_change, high_sharpen
 from perceptflow.distortions.spec import DOMAINS, DistortionSpec
@@ -120,6 +126,45 @@ DISTORTIONS: dict[str, DistortionSpec] = {
 }
 # fmt: on
 
+# Levels calibrated on the MNI152 T1 at 3 mm, 64^3, so that NRMSE steps are even (docs/medical.md,
+# benchmarks/calibrate_medical.py); not part of the KADID class labels (see medical_class_label).
+# fmt: off
+MEDICAL_DISTORTIONS: dict[str, DistortionSpec] = {
+    "mri_motion": DistortionSpec(
+        201, "mri_motion", "spatial", "medical", (0.8, 1.6, 2.4, 3.3, 4.3), (),
+        "rotation (deg) and shift (mm) per axis", mt.motion, "rigid head motion, k-space segments (TorchIO Motion)"),
+    "mri_ghosting": DistortionSpec(
+        202, "mri_ghosting", "spatial", "medical", (0.1, 0.2, 0.3, 0.45, 0.6), (),
+        "ghost intensity (4 ghosts, A-P axis)", mt.ghosting, "phase-encode ghosts (TorchIO Ghosting)"),
+    "mri_spike": DistortionSpec(
+        203, "mri_spike", "noise", "medical", (0.05, 0.1, 0.15, 0.2, 0.25), (),
+        "spike amplitude (x k-space peak)", mt.spike, "herringbone stripes from a k-space spike (TorchIO Spike)"),
+    "mri_bias_field": DistortionSpec(
+        204, "mri_bias_field", "brightness", "medical", (0.1, 0.2, 0.3, 0.4, 0.5), (),
+        "polynomial coefficient magnitude (order 3)", mt.bias_field, "B1 inhomogeneity (TorchIO BiasField)"),
+    "mri_blur": DistortionSpec(
+        205, "mri_blur", "blur", "medical", (0.5, 0.8, 1.1, 1.5, 2.0), (),
+        "Gaussian std (voxels)", mt.blur, "isotropic 3D Gaussian blur (TorchIO Blur)"),
+    "mri_rician_noise": DistortionSpec(
+        206, "mri_rician_noise", "noise", "medical", (0.02, 0.04, 0.06, 0.08, 0.1), (),
+        "sigma (intensity, [0, 1] scale)", mk.rician_noise, "Rician (magnitude) noise"),
+    "mri_gibbs_ringing": DistortionSpec(
+        207, "mri_gibbs_ringing", "blur", "medical", (0.7, 0.55, 0.45, 0.35, 0.25), (),
+        "k-space fraction kept per axis (1 = identity)", mk.gibbs_ringing, "truncation ringing"),
+    "mri_undersampling": DistortionSpec(
+        208, "mri_undersampling", "compression", "medical", (1.5, 2, 3, 4, 6), (),
+        "acceleration (x fewer phase-encode lines)", mk.kspace_undersampling,
+        "random Cartesian undersampling, zero-filled"),
+    "mri_anisotropic": DistortionSpec(
+        209, "mri_anisotropic", "blur", "medical", (1.5, 2, 3, 4, 6), (),
+        "slice thickness and spacing (voxels, S-I axis)", mk.anisotropic_low_resolution,
+        "thick slices interpolated back"),
+    "mri_gamma": DistortionSpec(
+        210, "mri_gamma", "sharpness_contrast", "medical", (1.2, 1.4, 1.7, 2.0, 2.4), (),
+        "gamma exponent (1 = identity)", mt.gamma, "contrast change I^gamma (TorchIO Gamma)"),
+}
+# fmt: on
+
 #: The five types of the foundation demo.
 FOUNDATION_TYPES = ("gaussian_blur", "white_noise", "jpeg", "jpeg2000", "contrast_change")
 
@@ -130,10 +175,13 @@ def get_distortion(name: str) -> DistortionSpec:
     Raises:
         KeyError: unknown name; the message lists close matches and every valid name.
     """
+    if name in MEDICAL_DISTORTIONS:
+        return MEDICAL_DISTORTIONS[name]
     if name not in DISTORTIONS:
-        close = get_close_matches(str(name), DISTORTIONS, n=3)
+        valid = [*DISTORTIONS, *MEDICAL_DISTORTIONS]
+        close = get_close_matches(str(name), valid, n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise KeyError(f"unknown distortion type {name!r}{hint}; valid: {', '.join(DISTORTIONS)}")
+        raise KeyError(f"unknown distortion type {name!r}{hint}; valid: {', '.join(valid)}")
     return DISTORTIONS[name]
 
 
@@ -145,4 +193,6 @@ def distortions_in(domain: str) -> dict[str, DistortionSpec]:
     """
     if domain not in DOMAINS:
         raise ValueError(f"unknown distortion domain {domain!r}; valid: {list(DOMAINS)}")
+    if domain == "medical":
+        return dict(MEDICAL_DISTORTIONS)
     return {name: spec for name, spec in DISTORTIONS.items() if spec.domain == domain}

@@ -20,6 +20,8 @@ GROUPS = ("blur", "color", "compression", "noise", "brightness", "spatial", "sha
 N_LEVELS = 5
 
 #: A distortion: float RGB (H, W, 3) in [0, 1], parameter value, generator -> same shape in [0, 1].
+#: Medical types take and return a float32 volume (D, H, W) in ~[0, 1] instead (not clipped: ringing,
+#: spikes and Rician noise overshoot); :func:`perceptflow.distortions.medical_api.apply_volume_distortion`.
 DistortionFn = Callable[[FloatImage, float, np.random.Generator], FloatImage]
 
 
@@ -28,14 +30,15 @@ class DistortionSpec:
     """One registry entry.
 
     Attributes:
-        id: KADID-10k type id 1..25; DPS types use ids >= 101 and have no class label.
+        id: KADID-10k type id 1..25; DPS types use ids >= 101 and have no class label; medical types use
+            ids >= 201 and their own labels (:func:`perceptflow.distortions.medical_api.medical_class_label`).
         name: snake_case registry key, e.g. ``"gaussian_blur"``.
         group: one of :data:`GROUPS`.
         domain: one of :data:`DOMAINS`.
         levels: the five parameter values of the default ``severity`` scheme, mildest first.
         kadis_levels: the five values of the KADID-10k/KADIS table, verbatim; empty for non-KADID types.
         parameter: what a value means, with its unit, e.g. ``"sigma (px)"``.
-        fn: the pure distortion function ``fn(image, value, rng)``.
+        fn: the pure distortion function ``fn(image, value, rng)``; ``fn(volume, value, rng)`` for medical.
         description: one line for people (``perceptflow distortions list``).
     """
 

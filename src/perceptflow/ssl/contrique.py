@@ -152,9 +152,9 @@ class ContriqueMethod(SSLMethod):
 
 
 def build_contrique(config: TrainConfig) -> ContriqueMethod:
-    """A randomly initialised CONTRIQUE method for ``config``."""
+    """A randomly initialised CONTRIQUE method for ``config``; under DDP its negatives span all ranks."""
     model = ContriqueModel(build_encoder(config.arch, seed=config.seed), config.projection_dim)
-    return ContriqueMethod(model, ContriqueLoss(config.temperature))
+    return ContriqueMethod(model, ContriqueLoss(config.temperature, gather_distributed=True))
 
 
 def contrique_dataset(samples: Sequence[TrainSample], config: TrainConfig) -> TwoScaleViews:

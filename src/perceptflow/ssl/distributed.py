@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.distributed as dist
 from torch import Tensor
@@ -25,6 +27,36 @@ def world_size() -> int:
 def is_main_process() -> bool:
     """True on rank 0: the one process that logs and writes checkpoints."""
     return rank() == 0
+
+
+def launched_world_size() -> int:
+    """``WORLD_SIZE`` set by ``torchrun`` (1 when not launched by it)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def init_from_env() -> bool:
+    """Join the process group ``torchrun`` describes in the environment; True when training is distributed.
+
+    NCCL on CUDA (each rank on ``cuda:LOCAL_RANK``), gloo on CPU. A no-op outside ``torchrun`` (``WORLD_SIZE``
+    unset or 1) and when a group is already initialised.
+    """
+    if is_distributed():
+        return True
+    if launched_world_size() <= 1:
+        return False
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl")
+    else:
+        dist.init_process_group("gloo")
+    return True
+
+
+def local_device() -> torch.device:
+    """This rank's device: ``cuda:LOCAL_RANK`` when CUDA is available, else CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
 
 
 class _GatherWithGradient(torch.autograd.Function):

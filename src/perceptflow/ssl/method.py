@@ -31,6 +31,10 @@ class SSLMethod(nn.Module):
         """Compute the scalar loss of one batch (tensors already on the device)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement training_step")
 
+    def forward(self, batch: Sequence[Any]) -> Tensor:
+        """`training_step`, so that a ``DistributedDataParallel`` wrapper's forward hooks see the step."""
+        return self.training_step(batch)
+
 
 @dataclass(frozen=True)
 class MethodSpec:

@@ -16,6 +16,7 @@ import pandas as pd
 from perceptflow.models import build_encoder, save_encoder
 from perceptflow.ssl import METHODS, TrainConfig, TrainSample, train_method
 from perceptflow.ssl.checkpoint import samples_fingerprint
+from perceptflow.ssl.distributed import is_main_process
 from perceptflow.types import PathLikeStr
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ def train_from_manifest(
         threads=threads,
         on_epoch=on_epoch,
     )
-    _remove_stale_checkpoints(run_dir)
+    if is_main_process():  # under DDP, rank 0 alone touches the checkpoint folders
+        _remove_stale_checkpoints(run_dir)
     return history
 
 

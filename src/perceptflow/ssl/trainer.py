@@ -19,13 +19,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from perceptflow.models.checkpoint import save_encoder
 from perceptflow.models.device import pick_device
 from perceptflow.ssl.checkpoint import load_training_state, restore_rng, samples_fingerprint, save_training_state
 from perceptflow.ssl.config import TrainConfig, TrainSample
-from perceptflow.ssl.distributed import is_main_process
+from perceptflow.ssl.distributed import is_distributed, is_main_process, local_device, rank, world_size
 from perceptflow.ssl.method import MethodSpec, SSLMethod
 from perceptflow.ssl.optim import build_sgd, build_warmup_cosine
 from perceptflow.ssl.views import SeededSampler
@@ -42,10 +43,15 @@ def seed_everything(seed: int) -> None:
 
 
 def _make_loader(dataset: Any, config: TrainConfig, generator: torch.Generator, device: torch.device) -> DataLoader:
-    if len(dataset) < 2:
-        raise ValueError(f"training needs at least 2 images, got {len(dataset)}")
-    batch_size = min(config.batch_size, len(dataset))
-    if batch_size < config.batch_size:
+    """Loader over this rank's shard; under DDP ``train.batch_size`` is the global batch, split over ranks."""
+    world = world_size()
+    sampler = SeededSampler(len(dataset), generator, rank=rank(), world=world)
+    if len(sampler) < 2:
+        raise ValueError(f"training needs at least 2 images per process, got {len(dataset)} over {world}")
+    if config.batch_size // world < 2:
+        raise ValueError(f"train.batch_size={config.batch_size} gives fewer than 2 images to each of {world} ranks")
+    batch_size = min(config.batch_size // world, len(sampler))
+    if batch_size < config.batch_size // world:
         log.warning(
             "only %d training images: using them all as one batch (train.batch_size=%d)",
             len(dataset),
@@ -55,7 +61,7 @@ def _make_loader(dataset: Any, config: TrainConfig, generator: torch.Generator, 
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        sampler=SeededSampler(len(dataset), generator),
+        sampler=sampler,
         drop_last=True,
         num_workers=workers,
         pin_memory=device.type == "cuda",
@@ -73,6 +79,13 @@ def _to_device(batch: Sequence[Any], device: torch.device) -> list[Any]:
     return [item.to(device, non_blocking=True) if isinstance(item, torch.Tensor) else item for item in batch]
 
 
+def _prepare_for_ddp(method: SSLMethod) -> SSLMethod:
+    """SyncBatchNorm under DDP on CUDA only (it refuses CPU tensors); otherwise the method unchanged."""
+    if is_distributed() and torch.cuda.is_available():
+        return torch.nn.SyncBatchNorm.convert_sync_batchnorm(method)
+    return method
+
+
 class _Run:
     """The mutable state of one training run: method, optimizer, scheduler, scaler and sampler generator."""
 
@@ -84,7 +97,12 @@ class _Run:
         self.amp = device.type == "cuda"
         self.generator = torch.Generator().manual_seed(config.seed)
         self.loader = _make_loader(spec.make_dataset(samples, config), config, self.generator, device)
-        self.method: SSLMethod = spec.build(config).to(device)
+        self.method: SSLMethod = _prepare_for_ddp(spec.build(config)).to(device)
+        self.model: torch.nn.Module = self.method
+        if is_distributed():
+            self.model = DistributedDataParallel(
+                self.method, device_ids=[device.index] if device.type == "cuda" else None
+            )
         self.optimizer = build_sgd(self.method, config)
         self.scheduler = build_warmup_cosine(
             self.optimizer,
@@ -114,7 +132,7 @@ class _Run:
     def step(self, batch: Sequence[Any]) -> torch.Tensor:
         """One optimizer step; returns the detached loss."""
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
-            loss = self.method.training_step(batch)
+            loss = self.model(batch)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
@@ -203,6 +221,8 @@ def _train(
     device: torch.device | str | None,
     on_epoch: EpochCallback | None,
 ) -> list[dict[str, Any]]:
+    if is_distributed() and device is None:
+        device = local_device()
     device = device if isinstance(device, torch.device) else pick_device(device or "auto")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -231,7 +251,7 @@ def _train(
                 modules=run.modules(),
                 sampler_generator=run.generator,
             )
-        if on_epoch is not None:
+        if on_epoch is not None and is_main_process():
             on_epoch(dict(row))
     if is_main_process():
         save_encoder(

@@ -23,19 +23,30 @@ _COLOR_NAMES = tuple(COLOR_SPACES)
 
 
 class SeededSampler(Sampler[tuple[int, int]]):
-    """Yields ``(index, seed)`` pairs: a fresh permutation per epoch, each index with a fresh 63-bit seed."""
+    """Yields ``(index, seed)`` pairs: a fresh permutation per epoch, each index with a fresh 63-bit seed.
 
-    def __init__(self, size: int, generator: torch.Generator) -> None:
+    Under DDP (``world > 1``) every rank draws the same permutation and seeds from an identically seeded
+    generator and keeps its share ``order[rank::world]`` (``size // world`` items, the tail dropped), like
+    ``DistributedSampler``: the shards are disjoint and the generators stay in step, so rank 0's saved
+    generator state resumes every rank.
+    """
+
+    def __init__(self, size: int, generator: torch.Generator, *, rank: int = 0, world: int = 1) -> None:
+        if world < 1 or not 0 <= rank < world:
+            raise ValueError(f"rank must be in [0, world), got rank={rank}, world={world}")
         self.size = size
         self.generator = generator
+        self.rank = rank
+        self.world = world
 
     def __len__(self) -> int:
-        return self.size
+        return self.size // self.world
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         order = torch.randperm(self.size, generator=self.generator).tolist()
         seeds = torch.randint(0, 2**63 - 1, (self.size,), generator=self.generator).tolist()
-        return iter(zip(order, seeds, strict=True))
+        pairs = list(zip(order, seeds, strict=True))[self.rank :: self.world]
+        return iter(pairs[: len(self)])
 
 
 def crop_or_pad(image: Image.Image, size: int, rng: np.random.Generator) -> Image.Image:

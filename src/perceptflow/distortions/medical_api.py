@@ -1,0 +1,94 @@
+"""Applying a 3D medical artefact to a volume, its class labels and the severity measures of the calibration.
+
+Volumes are float (D, H, W) arrays normalised to ~[0, 1] (:func:`perceptflow.data.nifti.read_volume`);
+outputs are float32 of the same shape, finite, not clipped. Seeding follows the 2D bank: pass
+``distortion_rng(seed, volume_id, name, level)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from perceptflow.distortions.api import PRISTINE, level_value
+from perceptflow.distortions.registry import MEDICAL_DISTORTIONS, get_distortion
+from perceptflow.distortions.spec import N_LEVELS
+
+#: Smallest side a volume may have (SSIM's 7-voxel window and the k-space masks need it).
+MIN_SIDE = 8
+#: Number of medical class labels besides pristine (0): 10 types x 5 levels.
+N_MEDICAL_CLASSES = len(MEDICAL_DISTORTIONS) * N_LEVELS
+
+
+def apply_volume_distortion(
+    volume: np.ndarray, name: str, level: int, rng: np.random.Generator, scheme: str = "severity"
+) -> npt.NDArray[np.float32]:
+    """Distort a float (D, H, W) volume with medical type ``name`` at ``level`` (1..5).
+
+    Raises:
+        KeyError: unknown type.
+        ValueError: a 2D (natural or DPS) type, a volume that is not 3D/finite/at least 8 voxels a side,
+            a bad level or scheme.
+    """
+    spec = get_distortion(name)
+    if spec.domain != "medical":
+        raise ValueError(
+            f"{name} is a 2D {spec.domain} type for uint8 (H, W, 3) images: use apply_distortion, "
+            f"or a medical type ({', '.join(MEDICAL_DISTORTIONS)})"
+        )
+    check_volume(volume)
+    value = level_value(name, level, scheme)
+    out = spec.fn(np.asarray(volume, dtype=np.float32), value, rng)
+    if out.shape != volume.shape or not np.isfinite(out).all():
+        raise RuntimeError(f"{name} returned shape {out.shape} (finite: {np.isfinite(out).all()}) for {volume.shape}")
+    return out.astype(np.float32, copy=False)
+
+
+def medical_class_label(name: str | None, level: int) -> int:
+    """Artefact class of the 3D contrastive objective: ``(id - 201) * 5 + level`` (1..50); pristine is 0.
+
+    A label space of its own, separate from CONTRIQUE's KADID classes 0..125 (which
+    :func:`perceptflow.distortions.class_label` keeps for 2D types only); a model never mixes the two.
+
+    Raises:
+        KeyError: unknown type.
+        ValueError: a 2D type, or level outside 1..5.
+    """
+    if name is None or name == PRISTINE:
+        return 0
+    spec = get_distortion(name)
+    if spec.domain != "medical":
+        raise ValueError(f"{name} ({spec.domain}) is not a medical type; use class_label for 2D types")
+    level_value(name, level)  # validates the level
+    return (spec.id - 201) * N_LEVELS + level
+
+
+def check_volume(volume: object) -> None:
+    """Raise ValueError unless ``volume`` is a finite float/int 3D array with every side >= :data:`MIN_SIDE`."""
+    if not isinstance(volume, np.ndarray) or volume.ndim != 3:
+        shape = getattr(volume, "shape", None)
+        hint = " (an (H, W, 3) RGB image? use apply_distortion with a 2D type)" if shape and shape[-1:] == (3,) else ""
+        raise ValueError(f"volume must be a 3D (D, H, W) array, got shape {shape}{hint}")
+    if volume.dtype.kind not in "fiu":
+        raise ValueError(f"volume must be numeric, got dtype {volume.dtype}")
+    if min(volume.shape) < MIN_SIDE:
+        raise ValueError(f"volume sides must be >= {MIN_SIDE} voxels, got shape {volume.shape}")
+    if not np.isfinite(volume).all():
+        raise ValueError("volume has NaN/Inf voxels")
+
+
+def nrmse(reference: np.ndarray, distorted: np.ndarray) -> float:
+    """``||distorted - reference|| / ||reference||`` (skimage's Euclidean NRMSE)."""
+    reference = np.asarray(reference, dtype=np.float64)
+    return float(np.linalg.norm(np.asarray(distorted, dtype=np.float64) - reference) / np.linalg.norm(reference))
+
+
+def ssim3d(reference: np.ndarray, distorted: np.ndarray) -> float:
+    """3D SSIM (skimage, 7^3 window, data range 1) of ``distorted`` against ``reference``."""
+    from skimage.metrics import structural_similarity
+
+    return float(
+        structural_similarity(
+            np.asarray(reference, dtype=np.float64), np.asarray(distorted, dtype=np.float64), data_range=1.0
+        )
+    )
