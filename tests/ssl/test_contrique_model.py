@@ -75,7 +75,7 @@ def test_build__uses_config_and_seed() -> None:
 
 
 def test_registry__names_match_and_descriptions_are_one_line() -> None:
-    assert list(METHODS) == ["contrique"]
+    assert list(METHODS) == ["contrique", "simclr"]
     for name, spec in METHODS.items():
         assert spec.name == name
         assert spec.description and "\n" not in spec.description

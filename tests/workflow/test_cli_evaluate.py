@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from conftest import BIN, WorkflowRun
+from workflow_support import BIN, WorkflowRun
 
 
 def perceptflow(*args: str) -> subprocess.CompletedProcess:

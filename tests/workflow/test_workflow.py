@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 import zarr
-from conftest import ROOT, WorkflowRun, planned_jobs
+from workflow_support import ROOT, WorkflowRun, planned_jobs
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def test_train_writes_loadable_encoder_and_loss_falls(workflow_run: WorkflowRun)
     payload = torch.load(workflow_run.workdir / "results/train/contrique/encoder.pt", weights_only=True)
     assert payload["arch"] == "resnet18" and payload["method"] == "contrique"
     history = pd.read_csv(workflow_run.workdir / "results/train/contrique/history.csv")
-    assert list(history["epoch"]) == [1, 2, 3]
+    assert list(history["epoch"]) == [1, 2, 3, 4]
     assert history["loss"].iloc[-1] < history["loss"].iloc[0]
     assert len(list((workflow_run.workdir / "results/checkpoints/contrique").glob("*/last.pt"))) == 1
 
@@ -132,8 +132,8 @@ def test_every_rule_is_one_finished_mlflow_run_with_lineage(workflow_run: Workfl
     assert set(tags["perceptflow.upstream.regress"].split(",")) <= set(by_id)
     train = json.loads((workflow_run.workdir / "results/train/contrique/mlflow_run.json").read_text())
     train_run = client.get_run(train["run_id"])
-    assert [m.step for m in client.get_metric_history(train["run_id"], "loss")] == [1, 2, 3]
-    assert train_run.data.params["train.epochs"] == "3"
+    assert [m.step for m in client.get_metric_history(train["run_id"], "loss")] == [1, 2, 3, 4]
+    assert train_run.data.params["train.epochs"] == "4"
 
 
 def test_noop_dry_run_plans_nothing(workflow_run: WorkflowRun) -> None:

@@ -41,13 +41,19 @@ def add_distortions_parser(subparsers: argparse._SubParsersAction) -> None:
     apply.add_argument("-o", "--out", required=True, type=Path, metavar="OUT", help="output file or folder")
     apply.set_defaults(func=run_apply)
 
-    gallery = commands.add_parser("gallery", help="a labelled 25x5 grid of one picture under the whole bank")
-    gallery.add_argument("image", type=Path, metavar="IMG", help="input image")
+    gallery = commands.add_parser(
+        "gallery", help="a labelled 25x5 grid of one picture under the whole bank",
+        description="With --domain medical, IMG is a NIfTI volume and each cell shows three orthogonal slices.",
+    )  # fmt: skip
+    gallery.add_argument("image", type=Path, metavar="IMG", help="input image (a .nii/.nii.gz with --domain medical)")
     gallery.add_argument("-o", "--out", required=True, type=Path, help="output PNG")
     gallery.add_argument("--size", type=int, default=128, help="cell size in px: the centre crop (default 128)")
     gallery.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     gallery.add_argument("--scheme", choices=SCHEMES, default="severity", help="level scheme (default severity)")
-    gallery.add_argument("--domain", choices=["natural", "dps"], default="natural", help="rows (default natural)")
+    gallery.add_argument("--domain", choices=["natural", "dps", "medical"], default="natural",
+                         help="rows (default natural)")  # fmt: skip
+    gallery.add_argument("--spacing", type=float, default=3.0,
+                         help="medical only: resample the volume to this spacing in mm first (default 3)")  # fmt: skip
     gallery.set_defaults(func=run_gallery)
 
 
@@ -105,6 +111,8 @@ def run_gallery(args: argparse.Namespace) -> int:
     from perceptflow.data.images import center_crop_resize, load_rgb
     from perceptflow.distortions.gallery import save_gallery
 
+    if args.domain == "medical":
+        return _run_volume_gallery(args)
     if args.size < 48:
         raise ValueError(f"--size must be >= 48 px (the patch distortions need it), got {args.size}")
     image = center_crop_resize(load_rgb(args.image), size=args.size, resize=args.size, source=str(args.image))
@@ -112,6 +120,18 @@ def run_gallery(args: argparse.Namespace) -> int:
     save_gallery(image, args.out, size=args.size, types=types, seed=args.seed, scheme=args.scheme,
                  ref_id=args.image.stem)  # fmt: skip
     print(f"wrote {args.out} ({len(types)} types x 5 levels)")
+    return 0
+
+
+def _run_volume_gallery(args: argparse.Namespace) -> int:
+    """The medical gallery: read, reorient, resample and normalise the volume, then render."""
+    from perceptflow.data.nifti import NiftiConfig, read_volume
+    from perceptflow.distortions.medical_gallery import save_volume_gallery
+
+    volume = read_volume(args.image, NiftiConfig(spacing=args.spacing))[0]
+    volume_id = args.image.name.split(".")[0]
+    save_volume_gallery(volume.data, args.out, seed=args.seed, volume_id=volume_id)
+    print(f"wrote {args.out} ({len(distortions_in('medical'))} types x 5 levels, volume {volume.data.shape})")
     return 0
 
 

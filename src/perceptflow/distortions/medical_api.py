@@ -65,14 +65,14 @@ def medical_class_label(name: str | None, level: int) -> int:
 
 def check_volume(volume: object) -> None:
     """Raise ValueError unless ``volume`` is a finite float/int 3D array with every side >= :data:`MIN_SIDE`."""
+    shape = getattr(volume, "shape", None)
+    hint = " (an (H, W, 3) RGB image? use apply_distortion with a 2D type)" if shape and shape[-1:] == (3,) else ""
     if not isinstance(volume, np.ndarray) or volume.ndim != 3:
-        shape = getattr(volume, "shape", None)
-        hint = " (an (H, W, 3) RGB image? use apply_distortion with a 2D type)" if shape and shape[-1:] == (3,) else ""
         raise ValueError(f"volume must be a 3D (D, H, W) array, got shape {shape}{hint}")
     if volume.dtype.kind not in "fiu":
         raise ValueError(f"volume must be numeric, got dtype {volume.dtype}")
     if min(volume.shape) < MIN_SIDE:
-        raise ValueError(f"volume sides must be >= {MIN_SIDE} voxels, got shape {volume.shape}")
+        raise ValueError(f"volume must be a 3D (D, H, W) array with sides >= {MIN_SIDE} voxels, got {shape}{hint}")
     if not np.isfinite(volume).all():
         raise ValueError("volume has NaN/Inf voxels")
 
@@ -92,3 +92,35 @@ def ssim3d(reference: np.ndarray, distorted: np.ndarray) -> float:
             np.asarray(reference, dtype=np.float64), np.asarray(distorted, dtype=np.float64), data_range=1.0
         )
     )
+
+
+def calibration_volume(spacing: float = 3.0, shape: tuple[int, int, int] = (64, 64, 64)) -> npt.NDArray[np.float32]:
+    """The calibration volume: nilearn's MNI152 T1 in RAS, resampled to ``spacing`` mm, normalised, cropped."""
+    from perceptflow.data.nifti import NiftiConfig, demo_volumes, read_volume
+
+    return read_volume(demo_volumes()["mni152_t1"], NiftiConfig(spacing=spacing, shape=shape))[0].data
+
+
+def severity_table(
+    volume: np.ndarray, volume_id: str, seed: int = 0, names: list[str] | None = None, ssim: bool = True
+) -> dict[str, list[tuple[float, float, float]]]:
+    """Per type, the five (parameter, NRMSE, SSIM) rows of ``volume`` under the registered levels.
+
+    Each level is seeded with ``distortion_rng(seed, volume_id, name, level)``; SSIM is NaN when ``ssim`` is False.
+    """
+    from perceptflow.distortions.api import distortion_rng
+
+    table = {}
+    for name in names or list(MEDICAL_DISTORTIONS):
+        rows = []
+        for level in range(1, N_LEVELS + 1):
+            out = apply_volume_distortion(volume, name, level, distortion_rng(seed, volume_id, name, level))
+            rows.append((level_value(name, level), nrmse(volume, out), ssim3d(volume, out) if ssim else float("nan")))
+        table[name] = rows
+    return table
+
+
+def step_ratio(severities: list[float]) -> float:
+    """Largest over smallest step between consecutive levels (inf when a step is not positive)."""
+    steps = np.diff(np.asarray(severities, dtype=float))
+    return float(steps.max() / steps.min()) if steps.min() > 0 else float("inf")

@@ -49,7 +49,8 @@ def motion(volume: np.ndarray, value: float, rng: np.random.Generator) -> Volume
     rest for the central ``1 - value``, and moved before and after it by :data:`MOTION_DEGREES` degrees
     and :data:`MOTION_SHIFT` voxels about/along each axis, signs drawn from ``rng``. Past a voxel or so the
     damage depends on how much k-space is affected, not on the amplitude (TorchIO issue 765), so the
-    fraction is the calibrated parameter.
+    fraction is the calibrated parameter. TorchIO cuts k-space at whole lines (``int(n * time)``), so the
+    error moves in steps of 2/n; the registered levels are multiples of 1/32 (whole lines at n = 64).
     """
     import torchio as tio
 

@@ -3,6 +3,11 @@
 Auto device: CUDA with mixed precision (``torch.autocast`` float16 + ``GradScaler``) when present, plain
 float32 on CPU. On CPU with ``num_workers=0`` a run is bitwise reproducible under its seed, and an interrupted
 run resumed from its checkpoint ends with the same weights as an uninterrupted one.
+
+Under ``torchrun`` (a process group initialised, see `perceptflow.ssl.distributed.init_from_env`) the method is
+wrapped in ``DistributedDataParallel`` (SyncBatchNorm on CUDA only), each rank trains on its shard of the seeded
+sampler with ``train.batch_size / world`` images per step, and rank 0 alone calls ``on_epoch`` and writes the
+checkpoint and the encoder file.
 """
 
 from __future__ import annotations
@@ -20,16 +25,15 @@ from typing import Any
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
 
 from perceptflow.models.checkpoint import save_encoder
 from perceptflow.models.device import pick_device
 from perceptflow.ssl.checkpoint import load_training_state, restore_rng, samples_fingerprint, save_training_state
 from perceptflow.ssl.config import TrainConfig, TrainSample
-from perceptflow.ssl.distributed import is_distributed, is_main_process, local_device, rank, world_size
+from perceptflow.ssl.distributed import is_distributed, is_main_process, local_device
 from perceptflow.ssl.method import MethodSpec, SSLMethod
 from perceptflow.ssl.optim import build_sgd, build_warmup_cosine
-from perceptflow.ssl.views import SeededSampler
+from perceptflow.ssl.views import make_loader
 
 log = logging.getLogger(__name__)
 EpochCallback = Callable[[dict[str, Any]], None]
@@ -40,33 +44,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
     random.seed(seed)
-
-
-def _make_loader(dataset: Any, config: TrainConfig, generator: torch.Generator, device: torch.device) -> DataLoader:
-    """Loader over this rank's shard; under DDP ``train.batch_size`` is the global batch, split over ranks."""
-    world = world_size()
-    sampler = SeededSampler(len(dataset), generator, rank=rank(), world=world)
-    if len(sampler) < 2:
-        raise ValueError(f"training needs at least 2 images per process, got {len(dataset)} over {world}")
-    if config.batch_size // world < 2:
-        raise ValueError(f"train.batch_size={config.batch_size} gives fewer than 2 images to each of {world} ranks")
-    batch_size = min(config.batch_size // world, len(sampler))
-    if batch_size < config.batch_size // world:
-        log.warning(
-            "only %d training images: using them all as one batch (train.batch_size=%d)",
-            len(dataset),
-            config.batch_size,
-        )
-    workers = config.num_workers
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        sampler=sampler,
-        drop_last=True,
-        num_workers=workers,
-        pin_memory=device.type == "cuda",
-        persistent_workers=workers > 0,
-    )
 
 
 def _check_files(samples: Sequence[TrainSample]) -> None:
@@ -96,7 +73,7 @@ class _Run:
         self.device = device
         self.amp = device.type == "cuda"
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.loader = _make_loader(spec.make_dataset(samples, config), config, self.generator, device)
+        self.loader = make_loader(spec.make_dataset(samples, config), config, self.generator, device)
         self.method: SSLMethod = _prepare_for_ddp(spec.build(config)).to(device)
         self.model: torch.nn.Module = self.method
         if is_distributed():

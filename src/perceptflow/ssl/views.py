@@ -7,19 +7,23 @@ RNGs. Saving the generator state in a checkpoint is enough to replay the rest of
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from perceptflow.data.images import load_rgb
 from perceptflow.ssl.colorspaces import COLOR_SPACES
-from perceptflow.ssl.config import TrainSample
+from perceptflow.ssl.config import TrainConfig, TrainSample
+from perceptflow.ssl.distributed import rank, world_size
 
 _COLOR_NAMES = tuple(COLOR_SPACES)
+log = logging.getLogger(__name__)
 
 
 class SeededSampler(Sampler[tuple[int, int]]):
@@ -47,6 +51,34 @@ class SeededSampler(Sampler[tuple[int, int]]):
         seeds = torch.randint(0, 2**63 - 1, (self.size,), generator=self.generator).tolist()
         pairs = list(zip(order, seeds, strict=True))[self.rank :: self.world]
         return iter(pairs[: len(self)])
+
+
+def make_loader(dataset: Any, config: TrainConfig, generator: torch.Generator, device: torch.device) -> DataLoader:
+    """Loader over this rank's shard; under DDP ``train.batch_size`` is the global batch, split over ranks."""
+    world = world_size()
+    sampler = SeededSampler(len(dataset), generator, rank=rank(), world=world)
+    if len(sampler) < 2:
+        shared = f" shared by {world} processes" if world > 1 else ""
+        raise ValueError(f"training needs at least 2 images, got {len(dataset)}{shared}")
+    if config.batch_size // world < 2:
+        raise ValueError(f"train.batch_size={config.batch_size} gives fewer than 2 images to each of {world} ranks")
+    batch_size = min(config.batch_size // world, len(sampler))
+    if batch_size < config.batch_size // world:
+        log.warning(
+            "only %d training images: using them all as one batch (train.batch_size=%d)",
+            len(dataset),
+            config.batch_size,
+        )
+    workers = config.num_workers
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        drop_last=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=workers > 0,
+    )
 
 
 def crop_or_pad(image: Image.Image, size: int, rng: np.random.Generator) -> Image.Image:
