@@ -98,7 +98,8 @@ def get_split_params(wildcards):
 
 
 def get_train_threads(wildcards):
-    return max(1, workflow.cores)
+    """Training threads: 8, capped at --cores by Snakemake; profiles override with set-threads."""
+    return 8
 
 
 def get_final_outputs():

@@ -12,7 +12,7 @@ rule distort_references:
     params:
         distort=get_distort_params(),
         code=code_version("distort"),
-    threads: workflow.cores
+    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     conda:
         "../envs/distort.yaml"
     message:
@@ -61,7 +61,7 @@ rule distort_dps_triplets:
     params:
         dps=get_dps_params(),
         code=code_version("distort"),
-    threads: workflow.cores
+    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     conda:
         "../envs/distort.yaml"
     message:

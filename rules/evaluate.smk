@@ -9,7 +9,7 @@ rule evaluate_fr_baselines:
         "logs/evaluate_fr_baselines/{dataset}.log",
     params:
         code=code_version("evaluate"),
-    threads: workflow.cores
+    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     conda:
         "../envs/regress.yaml"
     message:
@@ -75,7 +75,7 @@ rule evaluate_dps_2afc:
         encoders=get_encoders(),
         fr_distance=config["evaluate"]["fr_distance"],
         code=code_version("evaluate_dps"),
-    threads: workflow.cores
+    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     resources:
         gpu=1,
     conda:

@@ -14,7 +14,7 @@ rule extract_features:
         extract=config["extract"],
         dataset=get_dataset_spec,
         code=code_version("extract"),
-    threads: workflow.cores
+    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     resources:
         gpu=1,
     conda:

@@ -190,3 +190,10 @@ def test_schema_rejects_a_misspelled_key_naming_it(workflow_run: WorkflowRun) ->
     result = workflow_run.snakemake("-n", config=config, check=False)
     assert result.returncode != 0
     assert "n_split" in result.stdout + result.stderr
+
+
+def test_report_renders_a_page(workflow_run: WorkflowRun) -> None:
+    workflow_run.snakemake("--report", "report.html")
+    page = (workflow_run.workdir / "report.html").read_text(errors="replace")
+    assert len(page) > 10_000
+    assert "metrics.json" in page and "summary.csv" in page
