@@ -54,14 +54,26 @@ def search_level(volume: np.ndarray, name: str, level: int, iterations: int = 16
     return float(f"{(low + high) / 2.0:.3g}")
 
 
+def _demo_volume(volume_id: str) -> np.ndarray:
+    """A bundled volume at the calibration grid: 3 mm, normalised, 64^3."""
+    from perceptflow.data.nifti import NiftiConfig, demo_volumes, read_volume
+
+    return read_volume(demo_volumes()[volume_id], NiftiConfig(spacing=3.0, shape=(64, 64, 64)))[0].data
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--search", action="store_true", help="bisect new levels instead of checking the registry")
     parser.add_argument("--types", nargs="+", default=list(MEDICAL_DISTORTIONS), help="types (default all)")
+    parser.add_argument(
+        "--volume",
+        default=VOLUME_ID,
+        help="check on another demo volume (demo_volumes() id; default the calibration volume)",
+    )
     parser.add_argument("--seeds", type=int, default=4, help="seeds for the robustness columns (default 4)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    volume = calibration_volume()
+    volume = calibration_volume() if args.volume == VOLUME_ID else _demo_volume(args.volume)
     start = time.perf_counter()
     if args.search:
         for name in args.types:
@@ -71,7 +83,7 @@ def main() -> int:
         return 0
     print("| type | level | parameter | NRMSE | 3D SSIM |")
     print("|---|---|---|---|---|")
-    tables = [severity_table(volume, VOLUME_ID, seed, ssim=seed == 0) for seed in range(args.seeds)]
+    tables = [severity_table(volume, args.volume, seed, ssim=seed == 0) for seed in range(args.seeds)]
     for name, rows in tables[0].items():
         for level, (value, error, ssim) in enumerate(rows, start=1):
             print(f"| {name} | {level} | {value:g} | {error:.4f} | {ssim:.4f} |")

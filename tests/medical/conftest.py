@@ -12,8 +12,6 @@ import pytest
 from perceptflow.data.nifti import demo_volumes
 from perceptflow.distortions.medical_api import calibration_volume
 
-NIBABEL_DATA = Path(nib.__file__).parent / "tests" / "data"
-
 
 @pytest.fixture(scope="session")
 def mni_small() -> np.ndarray:

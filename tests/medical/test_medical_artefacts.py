@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -55,9 +57,9 @@ def test_class_labels__medical_have_their_own_contiguous_range() -> None:
 
 def test_dispatch__2d_and_3d_types_refuse_the_other_kind(mni_small: np.ndarray) -> None:
     image = np.zeros((32, 32, 3), np.uint8)
-    with pytest.raises(ValueError, match="3D medical artefact.*apply_volume_distortion"):
+    with pytest.raises(ValueError, match=r"3D medical artefact.*apply_volume_distortion"):
         apply_distortion(image, "mri_blur", 1, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="2D natural type.*apply_distortion"):
+    with pytest.raises(ValueError, match=r"2D natural type.*apply_distortion"):
         apply_volume_distortion(mni_small, "gaussian_blur", 1, np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"3D \(D, H, W\).*>= 8 voxels.*RGB image"):
         apply_volume_distortion(image, "mri_blur", 1, np.random.default_rng(0))
@@ -73,11 +75,11 @@ def test_dispatch__2d_and_3d_types_refuse_the_other_kind(mni_small: np.ndarray) 
 def test_calibration__nrmse_rises_strictly_with_even_steps(name: str, calibration: dict) -> None:
     rows = calibration[name]
     errors = [row[1] for row in rows]
-    assert all(b > a for a, b in zip(errors, errors[1:], strict=False)), f"{name}: NRMSE {errors}"
+    assert all(b > a for a, b in itertools.pairwise(errors)), f"{name}: NRMSE {errors}"
     assert step_ratio(errors) <= MAX_STEP_RATIO, f"{name}: NRMSE steps {np.diff(errors)}"
     assert errors[0] > 0.01, f"{name}: level 1 barely changes the volume ({errors[0]:.4f})"
     ssims = [row[2] for row in rows]
-    assert all(b < a for a, b in zip(ssims, ssims[1:], strict=False)), f"{name}: SSIM {ssims}"
+    assert all(b < a for a, b in itertools.pairwise(ssims)), f"{name}: SSIM {ssims}"
 
 
 @pytest.mark.parametrize("name", list(MEDICAL_DISTORTIONS))

@@ -7,9 +7,11 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import NIBABEL_DATA
 
-from perceptflow.data.nifti import NiftiConfig, NiftiReadError, crop_or_pad, read_volume
+from perceptflow.data.nifti import NiftiConfig, NiftiReadError, crop_or_pad, nifti_files, read_volume
+
+#: nibabel's bundled test data (the 4D example lives here).
+NIBABEL_DATA = Path(nib.__file__).parent / "tests" / "data"
 
 
 def test_demo_volumes__exist_and_are_3d_anatomy(demo_paths: dict[str, Path]) -> None:
@@ -89,3 +91,14 @@ def test_config__rejects_bad_values() -> None:
         NiftiConfig(percentiles=(99.0, 1.0))
     with pytest.raises(ValueError, match="spacing"):
         NiftiConfig(spacing=0.0)
+
+
+def test_nifti_files__lists_a_folder_sorted(tmp_path: Path, write_nifti, brain_like: np.ndarray) -> None:
+    with pytest.raises(NiftiReadError, match=r"no \.nii or \.nii\.gz files"):
+        nifti_files(tmp_path)
+    for name in ("b.nii.gz", "a.nii"):
+        write_nifti(brain_like, name)
+    (tmp_path / "notes.txt").write_text("x")
+    assert [p.name for p in nifti_files(tmp_path)] == ["a.nii", "b.nii.gz"]
+    with pytest.raises(NiftiReadError, match="folder not found"):
+        nifti_files(tmp_path / "absent")

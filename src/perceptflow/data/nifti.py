@@ -96,6 +96,21 @@ def demo_volumes() -> dict[str, Path]:
     }
 
 
+def nifti_files(folder: PathLikeStr) -> list[Path]:
+    """The ``.nii`` and ``.nii.gz`` files directly inside ``folder``, sorted by name.
+
+    Raises:
+        NiftiReadError: the folder is missing or holds no NIfTI file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NiftiReadError(f"NIfTI folder not found: {folder}")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith((".nii", ".nii.gz")))
+    if not files:
+        raise NiftiReadError(f"{folder}: no .nii or .nii.gz files")
+    return files
+
+
 def load_nifti(path: PathLikeStr, four_d: str = "refuse") -> list[tuple[npt.NDArray[np.float32], np.ndarray]]:
     """Read and validate a ``.nii``/``.nii.gz`` file: a list of (float32 3D array, affine), one per volume.
 

@@ -56,11 +56,15 @@ def train_with_torchrun(nproc: int, *, history_out: PathLikeStr, **kwargs: Any) 
     command = torchrun_command(nproc, history_out=history_out, **kwargs)
     log.info("launching %d training processes: %s", nproc, " ".join(command))
     env = {**os.environ, "OMP_NUM_THREADS": str(kwargs.get("threads") or 1)}
-    completed = subprocess.run(command, env=env, check=False)
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"torchrun training of {kwargs.get('method')} failed with exit status {completed.returncode}"
-        )
+    process = subprocess.Popen(command, env=env)
+    try:
+        returncode = process.wait()
+    except BaseException:  # the job is killed: torchrun forwards SIGTERM to its workers; never orphan them
+        process.terminate()
+        process.wait(timeout=60)
+        raise
+    if returncode != 0:
+        raise RuntimeError(f"torchrun training of {kwargs.get('method')} failed with exit status {returncode}")
     return json.loads(Path(history_out).read_text())
 
 
