@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 from sklearn.linear_model import Ridge
 
-from perceptflow.regress import Split, fit_ridge_on_splits
+from perceptflow.regress import Split, content_splits, fit_ridge_on_splits
 
 ALPHAS = [1e-3, 1e-1, 1e1, 1e3, 1e5]
 
@@ -103,3 +103,13 @@ def test_fit_ridge__out_of_range_split_raises():
     with pytest.raises(ValueError, match=r"split 0 test rows must lie in \[0, 5\)"):
         split = Split(0, np.arange(3), np.array([3]), np.array([9]))
         fit_ridge_on_splits(np.eye(5), np.arange(5.0), [split], [1.0])
+
+
+def test_a_single_alpha_grid_works() -> None:
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, 5))
+    targets = features @ rng.normal(size=5)
+    splits = content_splits([str(i // 5) for i in range(60)], 2)
+    result = fit_ridge_on_splits(features, targets, splits, [1.0])
+    assert result.alphas == {0: 1.0, 1: 1.0}
+    assert len(result.predictions) == 2 * 60

@@ -99,7 +99,7 @@ def _validation_srcc(x: np.ndarray, y: np.ndarray, split: Split, grid: list[floa
         return dict.fromkeys(grid, math.nan)
     tiled = np.repeat(y[split.train, None], len(grid), axis=1)
     model = Ridge(alpha=np.asarray(grid), solver="svd").fit(x[split.train], tiled)
-    predicted = model.predict(x[split.val])
+    predicted = np.asarray(model.predict(x[split.val])).reshape(split.val.size, len(grid))  # 1-D for one alpha
     result = {}
     for column, alpha in enumerate(grid):
         column_values = predicted[:, column]
