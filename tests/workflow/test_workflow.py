@@ -51,7 +51,7 @@ def test_extract_writes_chunked_zarr_stores(workflow_run: WorkflowRun) -> None:
         features = group["features"]
         assert features.shape == (6 * 9, 2 * 512) and features.dtype == np.float32
         assert features.chunks[1] == 1024
-        assert len(group["image_id"]) == features.shape[0]
+        assert group["image_id"].shape == (features.shape[0],)
         values = features[:]
         np.testing.assert_allclose(np.linalg.norm(values[:, :512], axis=1), 1.0, rtol=1e-4)
         assert group.attrs["encoder"]["arch"] == "resnet18"
