@@ -120,3 +120,16 @@ def test_init_is_idempotent(settings: TrackingSettings) -> None:
 
 def test_flatten_nested_params() -> None:
     assert flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {"a.b": 1, "a.c.d": 2, "e": 3}
+
+
+def test_runs_with_different_uris_in_one_process_stay_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_db: Path
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    for name in ("a", "b"):
+        shutil.copy(migrated_db, tmp_path / f"{name}.db")
+        settings = TrackingSettings(experiment="unit", tracking_uri=f"sqlite:///{tmp_path / name}.db")
+        with stage_run(stage="report", rule="report_x", run_file=tmp_path / f"{name}.json", settings=settings):
+            pass
+        assert len(runs_of(settings)) == 1
+    assert "MLFLOW_TRACKING_URI" not in os.environ

@@ -71,13 +71,11 @@ def init_tracking(settings: TrackingSettings) -> str | None:
     """
     if not settings.enabled:
         return None
-    import mlflow
     from mlflow.tracking import MlflowClient
 
     uri = settings.resolved_uri()
     if uri.startswith("sqlite:///"):
         Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name(settings.experiment)
     if experiment is not None:
@@ -163,6 +161,26 @@ def _killed_on_signals() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _fluent_tracking_uri(uri: str | None) -> Iterator[None]:
+    """Point MLflow's fluent API at ``uri`` for one run, then restore the previous URI.
+
+    ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` into the environment, which would otherwise
+    override the configured URI of any later run in the same process.
+    """
+    if uri is None:
+        yield
+        return
+    import mlflow
+
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
+@contextlib.contextmanager
 def stage_run(
     *,
     stage: str,
@@ -191,21 +209,22 @@ def stage_run(
     wildcards = dict(wildcards or {})
     run_name = ":".join([rule, *wildcards.values()])
     run_id = None
-    if settings.enabled:
-        run_id = _start(stage, rule, run_name, settings, params or {}, upstream_run_files, wildcards)
-    status = "FAILED"
-    try:
-        with _killed_on_signals():
-            yield StageRun(run_id)
-        status = "FINISHED"
-    except _Killed:
-        status = "KILLED"
-        raise
-    finally:
-        if run_id is not None:
-            import mlflow
+    with _fluent_tracking_uri(settings.resolved_uri() if settings.enabled else None):
+        if settings.enabled:
+            run_id = _start(stage, rule, run_name, settings, params or {}, upstream_run_files, wildcards)
+        status = "FAILED"
+        try:
+            with _killed_on_signals():
+                yield StageRun(run_id)
+            status = "FINISHED"
+        except _Killed:
+            status = "KILLED"
+            raise
+        finally:
+            if run_id is not None:
+                import mlflow
 
-            mlflow.end_run(status=status)
+                mlflow.end_run(status=status)
     _write_run_file(run_file, stage=stage, rule=rule, run_id=run_id, settings=settings, wildcards=wildcards)
 
 
