@@ -16,6 +16,7 @@ with rule_run(snakemake, stage="extract") as run:
         batch_size=snakemake.params.extract["batch_size"],
         device=pick_device(),
         threads=snakemake.threads,
+        attributes={"config": {"extract": snakemake.params.extract, "dataset": snakemake.params.dataset}},
     )
     run.log_store_reference("features", snakemake.output.features, summary)
     run.log_metrics({"n_images": summary["shape"][0], "feature_dim": summary["shape"][1]})

@@ -56,6 +56,7 @@ def test_extract_writes_chunked_zarr_stores(workflow_run: WorkflowRun) -> None:
         np.testing.assert_allclose(np.linalg.norm(values[:, :512], axis=1), 1.0, rtol=1e-4)
         assert group.attrs["encoder"]["arch"] == "resnet18"
         assert group.attrs["dataset"] == "synthetic"
+        assert group.attrs["config"]["extract"] == {"batch_size": 32}
 
 
 def test_regress_keeps_predictions_per_split(workflow_run: WorkflowRun) -> None:
