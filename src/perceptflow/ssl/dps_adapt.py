@@ -1,0 +1,405 @@
+"""DPS adaptation: an LPIPS-style distance over a perceptflow encoder, trained on a ranking context.
+
+Follows Pihlgren et al., "Deep Perceptual Similarity is Adaptable to Ambiguous Contexts" (arXiv 2304.02265) and
+its LPIPS-derived code (METHODS.md §5.1): channel-unit-normalised features of chosen ResNet stages, squared
+difference, a non-negative learned 1x1 conv per layer (or a plain channel sum for ``baseline``), spatial mean,
+sum over layers; trained with BCE through the LPIPS "large" judge network on (ref, p0, p1, judge) triplets, and
+scored by 2AFC (METHODS.md §6.2). "Pretrained" means a perceptflow encoder (`load_encoder`) or a local
+torchvision weights file (`encoder_from_weights`); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn.functional import binary_cross_entropy
+
+from perceptflow.distortions.dps import DPS_SIZE, make_triplet, resize_for_dps
+from perceptflow.evaluate import score_2afc
+from perceptflow.models import Encoder, build_encoder
+
+#: The DPS metric variants: what trains in each.
+VARIANTS: dict[str, str] = {
+    "baseline": "given encoder, frozen; channel sum, nothing trains",
+    "lin": "given encoder, frozen; non-negative 1x1 layer weights train",
+    "tune": "given encoder and 1x1 layer weights both train",
+    "scratch": "randomly initialised encoder and 1x1 layer weights both train",
+}
+#: Default stages of the ResNet trunk whose outputs are compared (DPS uses resnet18 blocks [2, 4, 5, 7]).
+DEFAULT_LAYERS: tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4")
+#: Small constant of the channel normalisation and of the judge's ratio features (as LPIPS).
+_NORM_EPS = 1e-10
+_RATIO_EPS = 0.1
+
+
+def check_variant(variant: str) -> None:
+    """Raise ValueError naming the valid variants when ``variant`` is not one of them."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown DPS variant {variant!r}; choose one of: {', '.join(VARIANTS)}")
+
+
+def encoder_from_weights(path: str | Path, arch: str = "resnet18") -> Encoder:
+    """A perceptflow `Encoder` from a local torchvision ResNet state-dict file (``fc.*`` keys are dropped).
+
+    Accepts either torchvision's key layout (``conv1.weight``, ...) or the encoder's own (``trunk.conv1.weight``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        RuntimeError: the weights do not fit ``arch``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights file at {path}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = {key: value for key, value in state.items() if not key.startswith("fc.")}
+    state = {key if key.startswith("trunk.") else f"trunk.{key}": value for key, value in state.items()}
+    encoder = build_encoder(arch)
+    encoder.load_state_dict(state, strict=True)
+    return encoder
+
+
+def _channel_normalise(features: Tensor) -> Tensor:
+    norm = torch.sqrt(torch.sum(features**2, dim=1, keepdim=True))
+    return features / (norm + _NORM_EPS)
+
+
+class PerceptualDistance(nn.Module):
+    """LPIPS-style distance over chosen stages of a perceptflow ResNet encoder.
+
+    Per layer: channel-unit-normalise both feature maps, square their difference, weight channels by a
+    non-negative 1x1 conv (dropout before it) or sum them (``baseline``), average over space; sum over layers.
+    The 1x1 weights start at 1 (the channel sum), so an untrained ``lin`` metric equals ``baseline``.
+    For ``baseline`` and ``lin`` the backbone stays in eval mode (frozen BatchNorm statistics).
+
+    Attributes:
+        variant: a key of `VARIANTS`.
+        layers: names of the trunk stages compared.
+        backbone: the (copied or freshly built) encoder.
+        lins: per-layer ``Dropout -> Conv2d(C, 1, 1)``; empty for ``baseline``.
+    """
+
+    def __init__(
+        self,
+        variant: str,
+        encoder: Encoder | None = None,
+        *,
+        arch: str | None = None,
+        layers: Sequence[str] = DEFAULT_LAYERS,
+        dropout: float = 0.5,
+        seed: int | None = None,
+    ) -> None:
+        """Build the metric.
+
+        Args:
+            variant: ``baseline``, ``lin``, ``tune`` or ``scratch``.
+            encoder: the pretrained encoder (required unless ``scratch``); it is deep-copied, never modified.
+            arch: architecture for ``scratch`` (default: the encoder's, else ``resnet18``).
+            layers: trunk stage names, in any order (``conv1``, ``bn1``, ``relu``, ``maxpool``, ``layer1``..).
+            dropout: dropout probability before each 1x1 conv.
+            seed: seeds the random backbone of ``scratch``.
+
+        Raises:
+            ValueError: unknown variant or layer, no layers, or no encoder for a pretrained variant.
+        """
+        super().__init__()
+        check_variant(variant)
+        if variant == "scratch":
+            arch = arch or (encoder.arch if encoder is not None else "resnet18")
+            backbone = build_encoder(arch, seed=seed)
+        else:
+            if encoder is None:
+                raise ValueError(
+                    f"variant {variant!r} needs a pretrained encoder (a perceptflow checkpoint via load_encoder, "
+                    "or a local weights file via encoder_from_weights)"
+                )
+            backbone = copy.deepcopy(encoder)
+        names = list(backbone.trunk._modules)
+        if not layers or any(layer not in names for layer in layers):
+            raise ValueError(f"layers must be a non-empty subset of {names}, got {list(layers)}")
+        self.variant = variant
+        self.layers = tuple(sorted(set(layers), key=names.index))
+        self.backbone = backbone
+        channels = self._channels()
+        self.lins = nn.ModuleDict()
+        if variant != "baseline":
+            for layer in self.layers:
+                conv = nn.Conv2d(channels[layer], 1, kernel_size=1, bias=False)
+                nn.init.ones_(conv.weight)
+                self.lins[layer] = nn.Sequential(nn.Dropout(dropout), conv)
+        self.backbone.requires_grad_(variant in ("tune", "scratch"))
+        self.train(self.training)
+
+    def _channels(self) -> dict[str, int]:
+        probe = torch.zeros(1, 3, 64, 64, device=next(self.backbone.parameters()).device)
+        was_training = self.backbone.training
+        self.backbone.eval()
+        with torch.no_grad():
+            maps = self.features(probe)
+        self.backbone.train(was_training)
+        return {layer: int(value.shape[1]) for layer, value in maps.items()}
+
+    def train(self, mode: bool = True) -> PerceptualDistance:
+        """Set train/eval mode; the backbone of ``baseline`` and ``lin`` always stays in eval mode."""
+        super().train(mode)
+        if self.variant in ("baseline", "lin"):
+            self.backbone.eval()
+        return self
+
+    def features(self, images: Tensor) -> dict[str, Tensor]:
+        """Outputs of the chosen trunk stages for (B, 3, H, W) float images in [0, 1]."""
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"expected images shaped (B, 3, H, W), got {tuple(images.shape)}")
+        out: dict[str, Tensor] = {}
+        x = images
+        for name, module in self.backbone.trunk.named_children():
+            x = module(x)
+            if name in self.layers:
+                out[name] = x
+                if len(out) == len(self.layers):
+                    break
+        return out
+
+    def _distance(self, feats0: dict[str, Tensor], feats1: dict[str, Tensor]) -> Tensor:
+        total: Tensor | None = None
+        for layer in self.layers:
+            diff = (_channel_normalise(feats0[layer]) - _channel_normalise(feats1[layer])) ** 2
+            weighted = self.lins[layer](diff) if self.variant != "baseline" else diff.sum(dim=1, keepdim=True)
+            value = weighted.mean(dim=(1, 2, 3))
+            total = value if total is None else total + value
+        assert total is not None
+        return total
+
+    def forward(self, x0: Tensor, x1: Tensor) -> Tensor:
+        """(B,) distances between two batches of (B, 3, H, W) float images in [0, 1]."""
+        if x0.shape != x1.shape:
+            raise ValueError(f"image batches differ in shape: {tuple(x0.shape)} vs {tuple(x1.shape)}")
+        batch = x0.shape[0]
+        feats = self.features(torch.cat([x0, x1]))
+        return self._distance({k: v[:batch] for k, v in feats.items()}, {k: v[batch:] for k, v in feats.items()})
+
+    def triplet_distances(self, ref: Tensor, p0: Tensor, p1: Tensor) -> tuple[Tensor, Tensor]:
+        """(d0, d1) = (D(ref, p0), D(ref, p1)), each (B,), from one backbone pass over all three batches."""
+        batch = ref.shape[0]
+        feats = self.features(torch.cat([ref, p0, p1]))
+        parts = [{k: v[i * batch : (i + 1) * batch] for k, v in feats.items()} for i in range(3)]
+        return self._distance(parts[0], parts[1]), self._distance(parts[0], parts[2])
+
+    def clamp_weights(self) -> None:
+        """Clamp the 1x1 layer weights to be non-negative (call after each optimiser step)."""
+        with torch.no_grad():
+            for lin in self.lins.values():
+                lin[1].weight.clamp_(min=0.0)
+
+
+class JudgeNet(nn.Module):
+    """LPIPS's "large" judge: (d0, d1) -> probability that p1 is judged closer to the reference.
+
+    Features ``[d0, d1, d0 - d1, d0 / (d1 + 0.1), d1 / (d0 + 0.1)]`` -> 1x1 conv 5->32 -> LeakyReLU(0.2) ->
+    32->32 -> LeakyReLU(0.2) -> 32->1 -> sigmoid.
+    """
+
+    def __init__(self, hidden: int = 32) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(5, hidden, 1),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(hidden, hidden, 1),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(hidden, 1, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, d0: Tensor, d1: Tensor) -> Tensor:
+        """(B,) probabilities in (0, 1) from (B,) distances."""
+        d0, d1 = d0.reshape(-1), d1.reshape(-1)
+        x = torch.stack([d0, d1, d0 - d1, d0 / (d1 + _RATIO_EPS), d1 / (d0 + _RATIO_EPS)], dim=1)
+        return self.net(x[:, :, None, None]).reshape(-1)
+
+
+@dataclass(frozen=True)
+class Triplets:
+    """A 2AFC triplet set: (N, 3, H, W) float images in [0, 1] and (N,) judgements (fraction preferring p1)."""
+
+    ref: Tensor
+    p0: Tensor
+    p1: Tensor
+    judge: Tensor
+
+    def __post_init__(self) -> None:
+        n = self.ref.shape[0]
+        if not (self.ref.shape == self.p0.shape == self.p1.shape) or self.ref.ndim != 4 or self.judge.shape != (n,):
+            raise ValueError(
+                f"triplets must be (N, 3, H, W) x3 and judge (N,), got {tuple(self.ref.shape)}, "
+                f"{tuple(self.p0.shape)}, {tuple(self.p1.shape)}, {tuple(self.judge.shape)}"
+            )
+
+    def __len__(self) -> int:
+        return int(self.ref.shape[0])
+
+    def subset(self, index: Tensor | slice) -> Triplets:
+        """The triplets at ``index``."""
+        return Triplets(self.ref[index], self.p0[index], self.p1[index], self.judge[index])
+
+
+def _to_tensor(batch: Sequence[np.ndarray]) -> Tensor:
+    return torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float().div(255.0)
+
+
+def make_triplet_set(
+    images: Sequence[np.ndarray], ranking: Sequence[str], *, seed: int, per_image: int = 1
+) -> Triplets:
+    """Seeded DPS triplets under the context ``ranking`` (`distortions.dps.make_triplet`).
+
+    Args:
+        images: uint8 (H, W, 3) images; resized to 64x64 (bicubic) unless already that size.
+        ranking: a permutation of the six DPS distortions (e.g. from `make_rankings`).
+        seed: seeds every draw; the same arguments give the same set.
+        per_image: triplets drawn per image.
+    """
+    if not images or per_image < 1:
+        raise ValueError(f"need at least one image and per_image >= 1, got {len(images)} and {per_image}")
+    rng = np.random.default_rng(seed)
+    refs, p0s, p1s, judges = [], [], [], []
+    for image in images:
+        patch = image if image.shape[:2] == (DPS_SIZE, DPS_SIZE) else resize_for_dps(image)
+        for _ in range(per_image):
+            ref, p0, p1, judge = make_triplet(patch, ranking, rng)
+            refs.append(ref)
+            p0s.append(p0)
+            p1s.append(p1)
+            judges.append(judge)
+    return Triplets(_to_tensor(refs), _to_tensor(p0s), _to_tensor(p1s), torch.tensor(judges, dtype=torch.float32))
+
+
+def _device(module: nn.Module) -> torch.device:
+    return next(module.parameters()).device
+
+
+def score_triplets(metric: PerceptualDistance, triplets: Triplets, batch_size: int = 256) -> float:
+    """2AFC score (ties 0.5, `evaluate.score_2afc`) of ``metric`` on ``triplets``, in eval mode."""
+    device = _device(metric)
+    was_training = metric.training
+    metric.eval()
+    d0s, d1s = [], []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(triplets), batch_size):
+                part = triplets.subset(slice(start, start + batch_size))
+                d0, d1 = metric.triplet_distances(part.ref.to(device), part.p0.to(device), part.p1.to(device))
+                d0s.append(d0.cpu())
+                d1s.append(d1.cpu())
+    finally:
+        metric.train(was_training)
+    return score_2afc(torch.cat(d0s).numpy(), torch.cat(d1s).numpy(), triplets.judge.numpy())
+
+
+def adapt(
+    metric: PerceptualDistance,
+    judge: JudgeNet,
+    triplets: Triplets,
+    epochs: int,
+    *,
+    lr: float = 1e-3,
+    betas: tuple[float, float] = (0.5, 0.999),
+    batch_size: int = 1024,
+    seed: int = 0,
+    sync_loss: bool = True,
+    decay_epochs: int = 0,
+) -> list[dict[str, float]]:
+    """Adapt ``metric`` to a context: Adam on BCE(judge(d0, d1), h), as DPS's ``Learner``.
+
+    While a batch's 2AFC is <= 0.5 (DPS's default sync mode) the sync loss ``10 * BCE(sigmoid(d0 - d1), h)`` is
+    added. The 1x1 weights are clamped >= 0 after each step. The learning rate is constant, then decays linearly
+    over the last ``decay_epochs`` epochs (LPIPS schedule; DPS uses 10 epochs with 5 decaying). The global RNG
+    is left untouched: shuffling and dropout draw from ``seed``.
+
+    Args:
+        metric: a `PerceptualDistance`; ``baseline`` trains nothing but the judge.
+        judge: the judge network (trained alongside).
+        triplets: the training triplets.
+        epochs: passes over ``triplets``.
+        lr, betas: Adam settings (DPS: 1e-3, (0.5, 0.999)).
+        batch_size: triplets per step (DPS: 1024).
+        seed: seeds shuffling and dropout.
+        sync_loss: whether to add the sync loss.
+        decay_epochs: trailing epochs with linearly decaying learning rate (0: constant).
+
+    Returns:
+        One dict per epoch: ``epoch``, ``loss``, ``bce`` (judge BCE), ``sync_fraction`` (share of steps with the
+        sync loss on), ``train_2afc`` (on the batches as trained), ``lr``.
+    """
+    if epochs < 1 or batch_size < 1 or not 0 <= decay_epochs <= epochs:
+        raise ValueError(
+            f"need epochs >= 1, batch_size >= 1, 0 <= decay_epochs <= epochs; got "
+            f"{epochs}, {batch_size}, {decay_epochs}"
+        )
+    device = _device(metric)
+    judge.to(device)
+    params = [p for p in (*metric.parameters(), *judge.parameters()) if p.requires_grad]
+    optimiser = torch.optim.Adam(params, lr=lr, betas=betas)
+    generator = torch.Generator().manual_seed(seed)
+    history: list[dict[str, float]] = []
+    metric.train()
+    judge.train()
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        for epoch in range(epochs):
+            step_lr = lr * (1.0 - max(0, epoch - (epochs - decay_epochs)) / decay_epochs) if decay_epochs else lr
+            for group in optimiser.param_groups:
+                group["lr"] = step_lr
+            order = torch.randperm(len(triplets), generator=generator)
+            totals = {"loss": 0.0, "bce": 0.0, "sync": 0.0}
+            d0_all, d1_all, h_all = [], [], []
+            steps = 0
+            for start in range(0, len(triplets), batch_size):
+                part = triplets.subset(order[start : start + batch_size])
+                ref, p0, p1, h = (t.to(device) for t in (part.ref, part.p0, part.p1, part.judge))
+                d0, d1 = metric.triplet_distances(ref, p0, p1)
+                bce = binary_cross_entropy(judge(d0, d1), h)
+                loss = bce
+                batch_2afc = score_2afc(d0.detach().cpu().numpy(), d1.detach().cpu().numpy(), h.cpu().numpy())
+                synced = sync_loss and batch_2afc <= 0.5
+                if synced:
+                    loss = loss + 10.0 * binary_cross_entropy(torch.sigmoid(d0 - d1), h)
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                metric.clamp_weights()
+                totals["loss"] += float(loss.detach())
+                totals["bce"] += float(bce.detach())
+                totals["sync"] += float(synced)
+                d0_all.append(d0.detach().cpu())
+                d1_all.append(d1.detach().cpu())
+                h_all.append(h.cpu())
+                steps += 1
+            history.append({
+                "epoch": float(epoch),
+                "loss": totals["loss"] / steps,
+                "bce": totals["bce"] / steps,
+                "sync_fraction": totals["sync"] / steps,
+                "train_2afc": score_2afc(torch.cat(d0_all).numpy(), torch.cat(d1_all).numpy(),
+                                         torch.cat(h_all).numpy()),
+                "lr": step_lr,
+            })  # fmt: skip
+    return history
+
+
+__all__ = [
+    "DEFAULT_LAYERS",
+    "VARIANTS",
+    "JudgeNet",
+    "PerceptualDistance",
+    "Triplets",
+    "adapt",
+    "check_variant",
+    "encoder_from_weights",
+    "make_triplet_set",
+    "score_triplets",
+]
