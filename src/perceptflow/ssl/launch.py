@@ -15,7 +15,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,48 @@ def train_with_torchrun(nproc: int, *, history_out: PathLikeStr, **kwargs: Any) 
     if returncode != 0:
         raise RuntimeError(f"torchrun training of {kwargs.get('method')} failed with exit status {returncode}")
     return json.loads(Path(history_out).read_text())
+
+
+def train_stage(
+    *,
+    method: str,
+    manifest: PathLikeStr,
+    params: Mapping[str, Any],
+    checkpoint_dir: PathLikeStr,
+    encoder_out: PathLikeStr,
+    gpus: int,
+    threads: int,
+    on_epoch: Callable[[dict[str, Any]], None],
+) -> list[dict[str, Any]]:
+    """The train rule's work: one process, or one DDP process per GPU under torchrun when ``gpus`` > 1.
+
+    Under torchrun, rank 0 writes the history and ``on_epoch`` sees each row after training ends.
+    """
+    if gpus > 1:
+        history = train_with_torchrun(
+            gpus,
+            history_out=f"{checkpoint_dir}/history.json",
+            threads=max(1, threads // gpus),
+            method=method,
+            manifest=manifest,
+            params=params,
+            checkpoint_dir=checkpoint_dir,
+            encoder_out=encoder_out,
+        )
+        for row in history:
+            on_epoch(row)
+        return history
+    from perceptflow.ssl.stage import train_from_manifest
+
+    return train_from_manifest(
+        method,
+        manifest,
+        params,
+        checkpoint_dir=checkpoint_dir,
+        encoder_out=encoder_out,
+        threads=threads,
+        on_epoch=on_epoch,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
