@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perceptflow.data.datasets import DatasetTable
+from perceptflow.data.datasets import DatasetTable, read_table
 from perceptflow.evaluate.full_reference import full_reference_baselines
 from perceptflow.evaluate.plots import plot_bars, plot_scatter
 from perceptflow.evaluate.summary import summarize_nr, summarize_zero_shot
-from perceptflow.features.store import FeatureStore
-from perceptflow.regress.splits import Split
+from perceptflow.features.store import FeatureStore, read_feature_store
+from perceptflow.regress.splits import Split, splits_from_json
 from perceptflow.types import PathLikeStr
 
 FR_BASELINES = ("psnr", "ssim")
@@ -64,9 +64,7 @@ def compute_fr_baselines(table: DatasetTable, *, threads: int = 1) -> pd.DataFra
     """PSNR and SSIM of every (reference, image) pair on luminance; None when the dataset has no references."""
     if not table.has_references:
         return None
-    scores = full_reference_baselines(
-        list(table.frame["ref_path"]), list(table.frame["path"]), threads=threads
-    )
+    scores = full_reference_baselines(list(table.frame["ref_path"]), list(table.frame["path"]), threads=threads)
     return scores.assign(image_id=table.frame["image_id"].to_numpy())
 
 
@@ -113,8 +111,7 @@ def build_metrics(
         "fr_distance": fr_distance,
         **model_summary(model, table, splits, fr_distance=fr_distance),
         "baselines": {
-            name: model_summary(out, table, splits, fr_distance=fr_distance)
-            for name, out in baselines.items()
+            name: model_summary(out, table, splits, fr_distance=fr_distance) for name, out in baselines.items()
         },
     }
     targets = table.frame["target"].to_numpy(dtype=float)
@@ -165,9 +162,7 @@ def write_plots(
 ) -> None:
     """Predicted vs target on the test rows of every split, and SRCC per distortion type."""
     test = predictions[predictions["subset"] == "test"]
-    title = (
-        f"{metrics['method']} on {metrics['dataset']}: NR ridge, test rows of {metrics['n_splits']} splits"
-    )
+    title = f"{metrics['method']} on {metrics['dataset']}: NR ridge, test rows of {metrics['n_splits']} splits"
     plot_scatter(
         test["prediction"],
         test["target"],
@@ -201,9 +196,6 @@ def evaluate_from_files(
     ``inputs`` holds ``table``, ``splits``, ``fr_scores`` and ``{model,baseline}_{features,predictions}``;
     ``outputs`` holds ``metrics``, ``scatter`` and ``per_type``.
     """
-    from perceptflow.data.datasets import read_table
-    from perceptflow.features.store import read_feature_store
-    from perceptflow.regress.splits import splits_from_json
 
     def outputs_of(role: str) -> ModelOutputs:
         return ModelOutputs(
@@ -211,18 +203,17 @@ def evaluate_from_files(
             predictions=pd.read_csv(inputs[f"{role}_predictions"]),
         )
 
+    model = outputs_of("model")
     fr_scores = pd.read_csv(inputs["fr_scores"])
     metrics = build_metrics(
         method=method,
         table=read_table(inputs["table"]),
         splits=splits_from_json(inputs["splits"]),
-        model=outputs_of("model"),
+        model=model,
         baselines={"random_init": outputs_of("baseline")},
         fr_scores=fr_scores if len(fr_scores) else None,
         fr_distance=fr_distance,
     )
     write_metrics(metrics, outputs["metrics"])
-    write_plots(
-        metrics, outputs_of("model").predictions, scatter=outputs["scatter"], per_type=outputs["per_type"]
-    )
+    write_plots(metrics, model.predictions, scatter=outputs["scatter"], per_type=outputs["per_type"])
     return metrics
