@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 import zarr
-from workflow_support import ROOT, WorkflowRun, planned_jobs
+from workflow_support import ROOT, TINY_METHODS, WorkflowRun, planned_jobs
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +23,7 @@ def test_distort_manifest_says_what_was_made(workflow_run: WorkflowRun) -> None:
     manifest = pd.read_csv(workflow_run.workdir / "results/distort/manifest.csv")
     n_refs, n_types, n_levels = 6, 3, 3
     assert len(manifest) == n_refs * (1 + n_types * n_levels)
-    assert {"image_id", "ref_id", "dist_type", "level", "seed", "path", "class_label", "param_value"} <= set(
-        manifest
-    )
+    assert {"image_id", "ref_id", "dist_type", "level", "seed", "path", "class_label", "param_value"} <= set(manifest)
     assert manifest["image_id"].is_unique
     distorted = manifest[manifest["dist_type"] != "pristine"]
     assert set(distorted["level"]) == {1, 3, 5}
@@ -45,9 +43,7 @@ def test_train_writes_loadable_encoder_and_loss_falls(workflow_run: WorkflowRun)
 
 def test_extract_writes_chunked_zarr_stores(workflow_run: WorkflowRun) -> None:
     for encoder in ("contrique", "random_init"):
-        group = zarr.open_group(
-            str(workflow_run.workdir / f"results/extract/{encoder}/synthetic.zarr"), mode="r"
-        )
+        group = zarr.open_group(str(workflow_run.workdir / f"results/extract/{encoder}/synthetic.zarr"), mode="r")
         features = group["features"]
         assert features.shape == (6 * 9, 2 * 512) and features.dtype == np.float32
         assert features.chunks[1] == 1024
@@ -66,17 +62,11 @@ def test_regress_keeps_predictions_per_split(workflow_run: WorkflowRun) -> None:
     table = pd.read_csv(workflow_run.workdir / "results/regress/synthetic/table.csv")
     for _, split in predictions.groupby("split"):
         refs = {s: set(table.loc[rows["row"], "ref_id"]) for s, rows in split.groupby("subset")}
-        assert (
-            not refs["train"] & refs["test"]
-            and not refs["train"] & refs["val"]
-            and not refs["val"] & refs["test"]
-        )
+        assert not refs["train"] & refs["test"] and not refs["train"] & refs["val"] and not refs["val"] & refs["test"]
 
 
 def test_metrics_carry_baselines_on_the_same_splits(workflow_run: WorkflowRun) -> None:
-    metrics = json.loads(
-        (workflow_run.workdir / "results/evaluate/contrique/synthetic/metrics.json").read_text()
-    )
+    metrics = json.loads((workflow_run.workdir / "results/evaluate/contrique/synthetic/metrics.json").read_text())
     assert metrics["n_images"] == 54 and metrics["n_refs"] == 6 and metrics["n_splits"] == 3
     for key in (
         "srcc_median",
@@ -106,8 +96,23 @@ def test_csv_dataset_runs_through_the_workflow(workflow_run: WorkflowRun) -> Non
 
 def test_report_summary_compares_every_model(workflow_run: WorkflowRun) -> None:
     summary = pd.read_csv(workflow_run.workdir / "results/report/summary.csv")
-    assert {"contrique", "random_init", "psnr", "ssim"} <= set(summary["model"])
+    assert {*TINY_METHODS, "random_init", "psnr", "ssim"} <= set(summary["model"])
     assert set(summary["dataset"]) == set(workflow_run.config["datasets"])
+
+
+@pytest.mark.parametrize("method", TINY_METHODS)
+def test_every_method_trains_end_to_end_and_is_compared(workflow_run: WorkflowRun, method: str) -> None:
+    payload = torch.load(workflow_run.workdir / f"results/train/{method}/encoder.pt", weights_only=True)
+    assert payload["method"] == method and payload["arch"] == "resnet18"
+    history = pd.read_csv(workflow_run.workdir / f"results/train/{method}/history.csv")
+    assert list(history["epoch"]) == [1, 2, 3, 4] and np.isfinite(history["loss"]).all()
+    summary = pd.read_csv(workflow_run.workdir / "results/report/summary.csv")
+    rows = summary[(summary["model"] == method) & (summary["dataset"] == "synthetic")]
+    assert set(rows["mode"]) == {"nr_ridge", "fr_zero_shot"} and set(rows["kind"]) == {"method"}
+    random_init = summary[(summary["model"] == "random_init") & (summary["dataset"] == "synthetic")]
+    for mode, row in rows.set_index("mode").iterrows():
+        expected = row["srcc"] - random_init.set_index("mode").loc[mode, "srcc"]
+        assert row["srcc_gain_vs_random_init"] == pytest.approx(expected)
 
 
 def test_every_rule_is_one_finished_mlflow_run_with_lineage(workflow_run: WorkflowRun) -> None:
@@ -126,9 +131,7 @@ def test_every_rule_is_one_finished_mlflow_run_with_lineage(workflow_run: Workfl
         record = json.loads(path.read_text())
         run = by_id[record["run_id"]]
         assert run.data.tags["perceptflow.rule"].startswith(run.data.tags["perceptflow.stage"])
-    evaluate = json.loads(
-        (workflow_run.workdir / "results/evaluate/contrique/synthetic/mlflow_run.json").read_text()
-    )
+    evaluate = json.loads((workflow_run.workdir / "results/evaluate/contrique/synthetic/mlflow_run.json").read_text())
     tags = by_id[evaluate["run_id"]].data.tags
     assert set(tags["perceptflow.upstream.regress"].split(",")) <= set(by_id)
     train = json.loads((workflow_run.workdir / "results/train/contrique/mlflow_run.json").read_text())
@@ -173,9 +176,7 @@ def test_distort_change_reruns_everything_downstream(workflow_run: WorkflowRun) 
     assert "train_random_init" not in jobs
 
 
-def test_library_code_change_reruns_its_stage_and_dependents(
-    workflow_run: WorkflowRun, tmp_path: Path
-) -> None:
+def test_library_code_change_reruns_its_stage_and_dependents(workflow_run: WorkflowRun, tmp_path: Path) -> None:
     copy_root = tmp_path / "src"
     shutil.copytree(ROOT / "src" / "perceptflow", copy_root / "perceptflow")
     ridge = copy_root / "perceptflow" / "regress" / "ridge.py"

@@ -13,6 +13,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TINY_SOURCES = ["astronaut", "camera", "chelsea", "coffee", "rocket", "china"]
+#: Every 2D method trains in the shared run (a tiny end-to-end run per method).
+TINY_METHODS = ("contrique", "simclr")
 
 
 def tiny_config(live_csv: Path | None) -> dict:
@@ -39,6 +41,7 @@ def tiny_config(live_csv: Path | None) -> dict:
         },
         "train": {
             "method": "contrique",
+            "methods": list(TINY_METHODS),
             "arch": "resnet18",
             "epochs": 4,
             "batch_size": 16,
@@ -90,9 +93,7 @@ def run_snakemake(
     environment.update(env or {})
     result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=workdir)
     if check and result.returncode != 0:
-        raise AssertionError(
-            f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
-        )
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
     return result
 
 
@@ -109,5 +110,3 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
             break
         jobs[parts[0]] = int(parts[1])
     return jobs
-
-
