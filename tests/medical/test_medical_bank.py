@@ -49,7 +49,7 @@ def demo_bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, P
 
 
 def test_manifest__columns_rows_and_labels(demo_bank: tuple[pd.DataFrame, Path]) -> None:
-    manifest, path = demo_bank
+    _manifest, path = demo_bank
     on_disk = pd.read_csv(path)
     assert tuple(on_disk.columns) == MANIFEST_COLUMNS
     assert len(on_disk) == 1 + 2 * 2
@@ -109,7 +109,7 @@ def folder_with_bad_files(tmp_path: Path, demo_paths: dict[str, Path]) -> Path:
 
 def test_skip__bad_files_listed_with_reason(folder_with_bad_files: Path, tmp_path: Path) -> None:
     refs = {"kind": "folder", "path": str(folder_with_bad_files), "on_error": "skip"}
-    manifest, skipped, _ = run(tmp_path / "out", params(refs, ["mri_gamma"], [2]))
+    manifest, _skipped, _ = run(tmp_path / "out", params(refs, ["mri_gamma"], [2]))
     assert sorted(manifest["ref_id"].unique()) == ["good"] and len(manifest) == 2
     on_disk = pd.read_csv(tmp_path / "out" / "skipped.csv")
     assert tuple(on_disk.columns) == SKIPPED_COLUMNS
@@ -164,8 +164,8 @@ def test_sources__config_errors_name_the_key(tmp_path: Path) -> None:
         collect_volume_sources({"kind": "csv", "path": str(csv)})
     with pytest.raises(ValueError, match="kind must be"):
         collect_volume_sources({"kind": "zip"})
-    with pytest.raises(ValueError, match="volumes.distort.artefacts: unknown"):
+    with pytest.raises(ValueError, match=r"volumes\.distort\.artefacts: unknown"):
         VolumeBankSpec(artefacts=("gaussian_blur",))
-    with pytest.raises(ValueError, match="volumes.preprocess"):
+    with pytest.raises(ValueError, match=r"volumes\.preprocess"):
         volume_bank_spec({"preprocess": {"four_d": "keep"}})
     assert volume_bank_spec({}).artefacts == tuple(MEDICAL_DISTORTIONS)
