@@ -45,7 +45,7 @@ def test_csv_volume_table_and_preprocessing(tmp_path: Path) -> None:
     spec.update(score_column="mos", higher_is_better=True)
     table = load_volume_dataset("rated", spec)
     assert list(table.frame["target"]) == [3.0, 1.5] and table.n_refs == 1
-    config = preprocess_config("rated", spec, {"spacing": 4.0, "shape": [8, 8, 8]})
+    config = preprocess_config("rated", spec, {"spacing": 4.0, "shape": 8})
     assert config is not None and config.shape == (8, 8, 8) and config.four_d == "refuse"
     data = read_volume_array(table.frame["path"][0], config)
     assert data.shape == (8, 8, 8) and data.dtype == np.float32 and data.min() >= 0.0 and data.max() <= 1.0
@@ -61,6 +61,11 @@ def test_errors_name_the_dataset_or_file(tmp_path: Path) -> None:
         load_volume_dataset("x", spec)
     with pytest.raises(DatasetError, match=r"datasets.x: 2 file\(s\) are not .nii"):
         load_volume_dataset("x", {**spec, "higher_is_better": True})
+    (tmp_path / "a.nii.gz").write_bytes(b"")
+    no_ref = tmp_path / "n.csv"
+    no_ref.write_text("dist,mos\na.nii.gz,1.0\n")
+    with pytest.raises(DatasetError, match=r"datasets.x: rated volumes need a 'ref' column"):
+        load_volume_dataset("x", {**spec, "path": str(no_ref), "higher_is_better": True})
     with pytest.raises(DatasetError, match=r"manifest"):
         load_volume_dataset("bank", {"kind": "synthetic_volumes"})
     with pytest.raises(DatasetError, match=r"kind"):

@@ -70,7 +70,12 @@ def load_volume_dataset(
         )
     else:
         raise DatasetError(f"datasets.{name}.kind must be 'synthetic_volumes' or 'csv' for volumes, got {kind!r}")
-    paths = list(table.frame["path"]) + list(table.frame["ref_path"].dropna())
+    if not table.has_references:
+        raise DatasetError(
+            f"datasets.{name}: rated volumes need a 'ref' column (the source volume): it groups the "
+            "leave-one-volume-out splits and is the reference of the full-reference scores"
+        )
+    paths = list(table.frame["path"]) + list(table.frame["ref_path"])
     foreign = [p for p in paths if not is_volume_path(p)]
     if foreign:
         raise DatasetError(f"datasets.{name}: {len(foreign)} file(s) are not .nii/.nii.gz volumes, e.g. {foreign[0]}")
@@ -80,17 +85,19 @@ def load_volume_dataset(
 def preprocess_config(name: str, spec: Mapping[str, Any], preprocess: Mapping[str, Any] | None) -> NiftiConfig | None:
     """How to read a dataset's volumes: None (as stored) for the bank's, ``volumes.preprocess`` for a csv's.
 
-    Keys of ``preprocess`` that :class:`NiftiConfig` has (spacing, shape, percentiles) are used; 4D files are
-    refused, since one rated file must be one volume.
+    The section means what it means to the volume bank (``spacing`` mm, one value or three; ``shape``, one side or
+    three; ``percentiles``; defaults 3 mm, 64^3, 0.5-99.5%), except that 4D files are refused: one rated file must be
+    one volume.
     """
     if spec.get("kind") == SYNTHETIC_VOLUMES:
         return None
-    settings = dict(preprocess or {})
+    section = dict(preprocess or {})
+    spacing, shape = section.get("spacing", 3.0), section.get("shape", 64)
     try:
         return NiftiConfig(
-            spacing=settings.get("spacing", 1.0),
-            shape=tuple(settings["shape"]) if settings.get("shape") else None,
-            percentiles=tuple(settings.get("percentiles", (0.5, 99.5))),
+            spacing=tuple(float(s) for s in spacing) if isinstance(spacing, list | tuple) else spacing,
+            shape=(int(shape),) * 3 if isinstance(shape, int) else (tuple(int(s) for s in shape) if shape else None),
+            percentiles=tuple(float(p) for p in section.get("percentiles", (0.5, 99.5))),
             four_d="refuse",
         )
     except (TypeError, ValueError) as error:
