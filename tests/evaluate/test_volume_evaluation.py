@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 from perceptflow.data.datasets import DatasetTable, save_table
+from perceptflow.evaluate.comparison import comparison_table
 from perceptflow.evaluate.volumes import (
     build_volume_metrics,
     evaluate_volumes_from_files,
@@ -151,6 +152,11 @@ def test_evaluate_volumes_from_files_and_baseline_scores(tmp_path: Path) -> None
     assert written["method"] == "contrastive3d" and written["twoafc"]["score"] == 1.0
     assert Path(outputs["plot"]).stat().st_size > 10_000
     assert len(pd.read_csv(outputs["predictions"])) == 3 * 18
+    report = comparison_table([outputs["metrics"]]).set_index(["model", "mode"])
+    assert report.loc[("contrastive3d", "2afc"), "2afc"] == 1.0
+    assert report.loc[("nrmse", "2afc"), "kind"] == "baseline"
+    gain = report.loc[("contrastive3d", "2afc"), "srcc_gain_vs_random_init"]
+    assert gain == pytest.approx(1.0 - written["baselines"]["random_init"]["twoafc"]["score"])
 
     reference = np.full((8, 8, 8), 0.5, dtype=np.float32)
     affine = np.eye(4)

@@ -1,9 +1,10 @@
 """The report stage: one comparison table and plot over every trained method x dataset, plus DPS 2AFC scores.
 
 The table is long-form, one row per (dataset, model, mode): ``mode`` is ``nr_ridge`` (median over splits),
-``fr_zero_shot`` or ``2afc`` (DPS context triplets, dataset ``dps``). Columns: ``srcc``, ``plcc`` (and the other
-correlation keys of metrics.json), ``2afc``, ``kind`` (``method`` for trained methods, ``baseline`` for PSNR, SSIM
-and the random-init encoder) and ``srcc_gain_vs_random_init`` (what training adds, on the same splits).
+``fr_zero_shot`` or ``2afc`` (DPS context triplets, dataset ``dps``; 2AFC by severity on a 3D dataset's volumes).
+Columns: ``srcc``, ``plcc`` (and the other correlation keys of metrics.json), ``2afc``, ``kind`` (``method`` for
+trained methods, ``baseline`` for PSNR, SSIM, NRMSE, 3D SSIM and the random-init encoder) and
+``srcc_gain_vs_random_init`` (what training adds, on the same splits).
 
 The workflow-level copy of the table goes to a *parent* MLflow run per workflow execution (`log_to_parent_run`):
 one run named ``workflow:<execution id>`` tagged ``perceptflow.parent=true``, found again by its tags, so every
