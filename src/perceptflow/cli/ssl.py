@@ -16,13 +16,16 @@ def add_ssl_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Print the registry of methods."""
+    """Print the registry of methods: 2D (``train.methods``), then 3D (``volumes.train.methods``)."""
     from perceptflow.ssl import METHODS
+    from perceptflow.ssl.volume_methods import VOLUME_METHODS
 
+    domains = [("2d", name, spec) for name, spec in METHODS.items()]
+    domains += [("3d", name, spec) for name, spec in VOLUME_METHODS.items()]
     if args.json:
-        print(json.dumps([{"name": name, "description": spec.description} for name, spec in METHODS.items()]))
+        print(json.dumps([{"name": n, "domain": d, "description": s.description} for d, n, s in domains]))
         return 0
-    width = max(len(name) for name in METHODS)
-    for name, spec in METHODS.items():
-        print(f"{name:<{width}}  {spec.description}")
+    width = max(len(name) for _, name, _ in domains)
+    for domain, name, spec in domains:
+        print(f"{name:<{width}}  {domain.upper()}  {spec.description}")
     return 0

@@ -2,18 +2,22 @@
 
 A method is an `SSLMethod` module (encoder + heads + loss) whose `SSLMethod.training_step` turns one collated
 batch, already on the device, into a scalar loss; a `MethodSpec` says how to build it and its dataset from a
-`TrainConfig`. `perceptflow.ssl.METHODS` maps names to specs.
+`TrainConfig`. `perceptflow.ssl.METHODS` maps names to specs; the 3D methods (built from a
+`perceptflow.ssl.volume_config.VolumeTrainConfig`) are in `perceptflow.ssl.volume_methods.VOLUME_METHODS`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from perceptflow.models.checkpoint import save_encoder
 from perceptflow.models.encoder import Encoder
 from perceptflow.ssl.config import TrainConfig, TrainSample
 
@@ -47,9 +51,24 @@ class MethodSpec:
         make_dataset: ``make_dataset(samples, config)`` -> a map-style dataset indexed by ``(index, seed)``
             pairs from `perceptflow.ssl.views.SeededSampler`, whose items collate into
             `SSLMethod.training_step` batches.
+        export: ``export(method, path, name, metadata)`` writes the trained encoder file; default
+            `export_encoder` (`perceptflow.models.save_encoder` of ``method.encoder``, a 2D `Encoder`).
+        optimizer: ``optimizer(method, config)`` -> the optimizer; default
+            `perceptflow.ssl.optim.build_sgd`.
+
+    ``config`` is a `TrainConfig` for the 2D methods; any frozen dataclass with the optimisation keys the
+    trainer reads (``epochs``, ``batch_size``, ``lr``, ``momentum``, ``weight_decay``, ``warmup_fraction``,
+    ``seed``, ``num_workers``) works, e.g. `perceptflow.ssl.volume_config.VolumeTrainConfig`.
     """
 
     name: str
     description: str
     build: Callable[[TrainConfig], SSLMethod]
     make_dataset: Callable[[Sequence[TrainSample], TrainConfig], Dataset]
+    export: Callable[[SSLMethod, Path, str, dict], None] | None = None
+    optimizer: Callable[[nn.Module, Any], torch.optim.Optimizer] | None = None
+
+
+def export_encoder(method: SSLMethod, path: Path, name: str, metadata: dict) -> None:
+    """The default `MethodSpec.export`: save ``method.encoder`` (a 2D `Encoder`) with `save_encoder`."""
+    save_encoder(method.encoder, path, method=name, metadata=metadata)

@@ -8,6 +8,9 @@ Under ``torchrun`` (a process group initialised, see `perceptflow.ssl.distribute
 wrapped in ``DistributedDataParallel`` (SyncBatchNorm on CUDA only), each rank trains on its shard of the seeded
 sampler with ``train.batch_size / world`` images per step, and rank 0 alone calls ``on_epoch`` and writes the
 checkpoint and the encoder file.
+
+``config`` is duck-typed: a `TrainConfig`, or another frozen dataclass with the optimisation keys (see
+`MethodSpec`); the method's `MethodSpec.export` and `MethodSpec.optimizer` hooks cover 3D encoders and Adam.
 """
 
 from __future__ import annotations
@@ -26,12 +29,11 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from perceptflow.models.checkpoint import save_encoder
 from perceptflow.models.device import pick_device
 from perceptflow.ssl.checkpoint import load_training_state, restore_rng, samples_fingerprint, save_training_state
 from perceptflow.ssl.config import TrainConfig, TrainSample
 from perceptflow.ssl.distributed import is_distributed, is_main_process, local_device
-from perceptflow.ssl.method import MethodSpec, SSLMethod
+from perceptflow.ssl.method import MethodSpec, SSLMethod, export_encoder
 from perceptflow.ssl.optim import build_sgd, build_warmup_cosine
 from perceptflow.ssl.views import make_loader
 
@@ -80,7 +82,7 @@ class _Run:
             self.model = DistributedDataParallel(
                 self.method, device_ids=[device.index] if device.type == "cuda" else None
             )
-        self.optimizer = build_sgd(self.method, config)
+        self.optimizer = (spec.optimizer or build_sgd)(self.method, config)
         self.scheduler = build_warmup_cosine(
             self.optimizer,
             total_steps=config.epochs * len(self.loader),
@@ -162,7 +164,8 @@ def train_method(
         samples: training images with their classes.
         config: hyper-parameters; stored in the checkpoint and the encoder file.
         checkpoint_dir: where ``last.pt`` is written after every epoch (keep it outside Snakemake outputs).
-        encoder_out: the encoder file written at the end (`perceptflow.models.save_encoder`).
+        encoder_out: the encoder file written at the end (`MethodSpec.export`, by default
+            `perceptflow.models.save_encoder`).
         device: torch device or preference string; None picks CUDA when available, else CPU.
         threads: when given, ``torch.set_num_threads(threads)`` for the run (restored afterwards).
         on_epoch: called with a copy of each new history row, after its checkpoint is written.
@@ -231,10 +234,6 @@ def _train(
         if on_epoch is not None and is_main_process():
             on_epoch(dict(row))
     if is_main_process():
-        save_encoder(
-            run.method.encoder,
-            encoder_out,
-            method=spec.name,
-            metadata={"config": asdict(config), "history": history},
-        )
+        export = spec.export or export_encoder
+        export(run.method, encoder_out, spec.name, {"config": asdict(config), "history": history})
     return history
