@@ -36,6 +36,9 @@ include: "rules/extract.smk"
 include: "rules/regress.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/volumes_common.smk"
+include: "rules/distort_volumes.smk"
+include: "rules/train_volumes.smk"
 
 
 onstart:

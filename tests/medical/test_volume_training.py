@@ -155,12 +155,11 @@ def test_config__validation_names_the_key_and_methods_ignore_foreign_keys() -> N
 
 
 def test_random_init__seeded_volume_encoder(tmp_path: Path) -> None:
-    params = {"widths": [4, 8], "crop": 16, "random_init_seed": 5}
-    save_volume_random_init(params, tmp_path / "a.pt")
-    save_volume_random_init(params, tmp_path / "b.pt")
+    save_volume_random_init([4, 8], 5, tmp_path / "a.pt")
+    save_volume_random_init((4, 8), 5, tmp_path / "b.pt")
     a, info = load_volume_encoder(tmp_path / "a.pt")
     b, _ = load_volume_encoder(tmp_path / "b.pt")
-    assert info["method"] == "random_init" and info["metadata"]["seed"] == 5 and a.feature_dim == 12
+    assert info["method"] == "random_init" and info["metadata"] == {"seed": 5, "widths": [4, 8]} and a.feature_dim == 12
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
 
 
@@ -170,3 +169,14 @@ def test_cli_ssl_list__shows_3d_methods(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["ssl", "list", "--json"]) == 0
     listed = {m["name"]: m["domain"] for m in json.loads(capsys.readouterr().out)}
     assert listed["contrastive3d"] == listed["gvsl"] == "3d" and listed["contrique"] == "2d"
+
+
+def test_workflow_key_lists_match_the_library() -> None:
+    """rules/volumes_common.smk repeats the per-method key lists (the Snakefile does not import torch)."""
+    from perceptflow.ssl.volume_config import CONTRASTIVE_KEYS, GVSL_KEYS
+    from perceptflow.ssl.volume_methods import VOLUME_METHODS
+
+    text = (Path(__file__).parents[2] / "rules" / "volumes_common.smk").read_text()
+    assert f"VOLUME_GVSL_KEYS = {GVSL_KEYS!r}" in text
+    assert f"VOLUME_CONTRASTIVE_KEYS = {CONTRASTIVE_KEYS!r}" in text
+    assert f"VOLUME_METHOD_NAMES = {tuple(VOLUME_METHODS)!r}" in text

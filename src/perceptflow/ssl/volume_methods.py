@@ -8,8 +8,7 @@ epoch, automatic resume, AMP on CUDA).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +74,9 @@ def train_volumes_from_manifest(
     return history
 
 
-def save_volume_random_init(params: Mapping[str, Any], encoder_out: PathLikeStr) -> dict[str, Any]:
-    """The random-init 3D baseline: an untrained `VolumeEncoder` of ``volumes.train.widths``, seeded by
-    ``random_init_seed`` (default 0); returns the metadata written."""
-    config = VolumeTrainConfig.from_dict(params)
-    seed = int(params.get("random_init_seed", 0))
-    metadata = {"seed": seed, "config": asdict(config)}
-    save_volume_encoder(
-        build_volume_encoder(config.widths, seed=seed), encoder_out, method="random_init", metadata=metadata
-    )
-    return metadata
+def save_volume_random_init(widths: Sequence[int], seed: int, encoder_out: PathLikeStr) -> None:
+    """The random-init 3D baseline: an untrained `VolumeEncoder` of ``widths`` (``volumes.train.widths``), seeded
+    by ``seed`` (``volumes.train.random_init_seed``)."""
+    widths = [int(w) for w in widths]
+    encoder = build_volume_encoder(widths, seed=int(seed))
+    save_volume_encoder(encoder, encoder_out, method="random_init", metadata={"seed": int(seed), "widths": widths})

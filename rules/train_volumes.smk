@@ -1,0 +1,49 @@
+# Issue 5: self-supervised 3D encoders (contrastive3d, gvsl) on the volume bank, and the random-init baseline.
+
+
+rule train_volume_encoder:
+    input:
+        manifest=rules.distort_volumes.output.manifest,
+        volumes=rules.distort_volumes.output.volumes,
+        distort_run=rules.distort_volumes.output.run,
+    output:
+        encoder="results/volumes/train/{vmethod}/encoder.pt",
+        history="results/volumes/train/{vmethod}/history.csv",
+        run="results/volumes/train/{vmethod}/mlflow_run.json",
+    log:
+        "logs/train_volume_encoder/{vmethod}.log",
+    benchmark:
+        "results/benchmarks/train_volume_encoder/{vmethod}.tsv"
+    wildcard_constraints:
+        vmethod="|".join(VOLUME_METHOD_NAMES),
+    params:
+        train=get_volume_train_params,
+        code=code_version("train_volumes"),
+        # Checkpoints live outside the declared outputs: Snakemake deletes incomplete outputs, not these.
+        checkpoint_dir=get_volume_checkpoint_dir,
+    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
+    resources:
+        gpu=1,
+    conda:
+        "../envs/torch.yaml"
+    message:
+        "Training the {wildcards.vmethod} volume encoder"
+    script:
+        "../scripts/train_volume_encoder.py"
+
+
+rule train_volume_random_init:
+    output:
+        encoder=f"results/volumes/train/{RANDOM_INIT}/encoder.pt",
+        run=f"results/volumes/train/{RANDOM_INIT}/mlflow_run.json",
+    log:
+        "logs/train_volume_random_init.log",
+    params:
+        random_init=get_volume_random_init_params,
+        code=code_version("train_volumes"),
+    conda:
+        "../envs/torch.yaml"
+    message:
+        "Saving the random-init 3D baseline encoder"
+    script:
+        "../scripts/train_volume_random_init.py"

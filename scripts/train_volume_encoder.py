@@ -1,0 +1,21 @@
+"""Rule train_volume_encoder: self-supervised training of one 3D method on the volume bank (resumes from its
+checkpoint)."""
+
+import pandas as pd
+
+from perceptflow.ssl.volume_methods import train_volumes_from_manifest
+from perceptflow.tracking.snakemake import rule_run
+
+with rule_run(snakemake, stage="train") as run:
+    history = train_volumes_from_manifest(
+        snakemake.wildcards.vmethod,
+        snakemake.input.manifest,
+        snakemake.params.train,
+        checkpoint_dir=snakemake.params.checkpoint_dir,
+        encoder_out=snakemake.output.encoder,
+        threads=snakemake.threads,
+        on_epoch=lambda row: run.log_metrics(row, step=row["epoch"]),
+    )
+    pd.DataFrame(history).to_csv(snakemake.output.history, index=False)
+    run.log_artifact(snakemake.output.history)
+    run.log_artifact(snakemake.output.encoder, artifact_path="encoder")
