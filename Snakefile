@@ -39,6 +39,8 @@ include: "rules/report.smk"
 include: "rules/volumes_common.smk"
 include: "rules/distort_volumes.smk"
 include: "rules/train_volumes.smk"
+include: "rules/extract_volumes.smk"
+include: "rules/evaluate_volumes.smk"
 
 
 onstart:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from perceptflow.data.volume_datasets import is_volume_dataset
+
 
 validate(config, schema="../workflow/schemas/config.schema.yaml")
 
@@ -53,7 +55,12 @@ def get_encoders():
 
 
 def get_datasets():
-    return list(config["datasets"])
+    """2D (image) datasets; 3D ones (`synthetic_volumes`, csv of NIfTI files) are `get_volume_datasets()`."""
+    return [name for name, spec in config["datasets"].items() if not is_volume_dataset(spec)]
+
+
+def get_volume_datasets():
+    return [name for name, spec in config["datasets"].items() if is_volume_dataset(spec)]
 
 
 def get_dataset_spec(wildcards):
@@ -103,12 +110,18 @@ def get_train_threads(wildcards):
 
 
 def get_final_outputs():
+    """Every metrics.json, the report, the gallery; 2D targets only when a 2D dataset is listed (a medical-only
+    config runs the 3D rules alone), 3D targets when the config has a `volumes:` section."""
+    volume_metrics = get_volume_final_outputs()
+    summary = ["results/report/summary.csv", "results/report/summary.png"]
+    if not get_datasets():
+        return [*volume_metrics, *(summary if volume_metrics else []), *get_volume_extra_outputs()]
     metrics = expand(
         "results/evaluate/{method}/{dataset}/metrics.json",
         method=get_trained_methods(),
         dataset=get_datasets(),
     )
-    return [*metrics, "results/report/summary.csv", "results/report/summary.png", *get_distort_extra_outputs()]
+    return [*metrics, *volume_metrics, *summary, *get_distort_extra_outputs(), *get_volume_extra_outputs()]
 
 
 def init_mlflow():

@@ -14,7 +14,7 @@ from perceptflow.tracking.snakemake import rule_run
 
 with rule_run(snakemake, stage="report") as run:
     table = write_summary(
-        snakemake.input.metrics,
+        [*snakemake.input.metrics, *snakemake.input.volume_metrics],
         table_out=snakemake.output.table,
         plot_out=snakemake.output.plot,
         twoafc_files=list(snakemake.input.twoafc),

@@ -1,0 +1,108 @@
+"""Integration: the 3D workflow alone on a tiny medical-only config, its outputs and its MLflow runs."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+import zarr
+from workflow_support import WorkflowRun, run_snakemake
+
+pytestmark = pytest.mark.slow
+
+VOLUMES = ["mni152_t1", "mni152_wm", "nibabel_anatomical"]
+ARTEFACTS = ["mri_blur", "mri_rician_noise", "mri_gamma"]
+LEVELS = [1, 3, 5]
+METHODS = ["contrastive3d", "gvsl"]
+#: widths (4, 8): pooled global (8) + local (4) channels.
+FEATURE_DIM = 12
+
+
+def tiny_volume_config() -> dict:
+    """Three bundled volumes at 6 mm in 24^3, three artefacts x three levels, both 3D methods one epoch.
+
+    No 2D section: only ``datasets`` is required, and without a 2D dataset no 2D rule runs.
+    """
+    return {
+        "volumes": {
+            "references": {"kind": "demo", "names": VOLUMES},
+            "preprocess": {"spacing": 6.0, "shape": 24},
+            "distort": {"artefacts": ARTEFACTS, "levels": LEVELS, "seed": 0},
+            "train": {"methods": METHODS, "widths": [4, 8], "crop": 16, "epochs": 1, "batch_size": 4},
+            "extract": {"window": 24, "stride": 24, "batch_size": 4},  # one window: sliding is unit-tested
+            "evaluate": {"fr_distance": "l2", "alphas": [0.1, 1.0, 10.0]},
+        },
+        "datasets": {"bank": {"kind": "synthetic_volumes"}},
+    }
+
+
+@pytest.fixture(scope="session")
+def volume_run(tmp_path_factory: pytest.TempPathFactory) -> WorkflowRun:
+    workdir = tmp_path_factory.mktemp("volumes")
+    config = tiny_volume_config()
+    config_path = workdir / "tiny-volumes.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    start = time.perf_counter()
+    result = run_snakemake(workdir, config_path, "--cores", "2")
+    return WorkflowRun(workdir, config_path, config, time.perf_counter() - start, result.stdout + result.stderr)
+
+
+def test_only_3d_rules_run_and_the_bank_is_complete(volume_run: WorkflowRun) -> None:
+    assert "train_encoder" not in volume_run.output and "distort_references" not in volume_run.output
+    manifest = pd.read_csv(volume_run.workdir / "results/volumes/distort/manifest.csv")
+    assert len(manifest) == len(VOLUMES) * (1 + len(ARTEFACTS) * len(LEVELS))
+    assert set(manifest["ref_id"]) == set(VOLUMES)
+    assert set(manifest.loc[manifest["dist_type"] != "pristine", "dist_type"]) == set(ARTEFACTS)
+    assert all(str(p).endswith(".nii.gz") for p in manifest["path"])
+
+
+def test_volume_feature_stores_have_the_2d_layout(volume_run: WorkflowRun) -> None:
+    n_volumes = len(VOLUMES) * len(ARTEFACTS) * len(LEVELS)
+    for encoder in [*METHODS, "random_init"]:
+        group = zarr.open_group(str(volume_run.workdir / f"results/volumes/extract/{encoder}/bank.zarr"), mode="r")
+        assert group["features"].shape == (n_volumes, FEATURE_DIM)
+        assert group["ref_features"].shape == (len(VOLUMES), FEATURE_DIM)
+        assert group["image_id"].shape == (n_volumes,)
+        assert np.isfinite(group["features"][:]).all()
+        assert group.attrs["windows"] == {"window": 24, "stride": 24, "batch_size": 4}
+
+
+def test_volume_metrics_carry_protocol_and_baselines(volume_run: WorkflowRun) -> None:
+    for method in METHODS:
+        folder = volume_run.workdir / f"results/volumes/evaluate/{method}/bank"
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert metrics["split_protocol"] == "leave-one-volume-out" and metrics["n_splits"] == len(VOLUMES)
+        assert metrics["n_volumes"] == 27 and metrics["n_refs"] == len(VOLUMES)
+        assert set(metrics["baselines"]) == {"random_init", "nrmse", "psnr", "ssim3d"}
+        for model in [metrics, *metrics["baselines"].values()]:
+            assert -1.0 <= model["fr_zero_shot"]["srcc"] <= 1.0
+            assert 0.0 <= model["twoafc"]["score"] <= 1.0
+            assert model["twoafc"]["n_pairs"] == len(VOLUMES) * len(ARTEFACTS) * 3  # C(3, 2) level pairs
+            assert set(model["fr_zero_shot"]["srcc_per_type"]) == set(ARTEFACTS)
+        assert -1.0 <= metrics["nr_ridge"]["srcc_median"] <= 1.0
+        # the bank is calibrated on NRMSE: its ranking of levels is near perfect
+        assert metrics["baselines"]["nrmse"]["twoafc"]["score"] > 0.9
+        assert {row["mode"] for row in metrics["table"]} == {"nr_ridge", "fr_zero_shot", "2afc"}
+        assert (folder / "metrics.png").stat().st_size > 10_000
+        assert set(pd.read_csv(folder / "predictions.csv")["subset"]) == {"train", "val", "test"}
+    summary = pd.read_csv(volume_run.workdir / "results/report/summary.csv")
+    assert set(summary["dataset"]) == {"bank"}
+    assert {"contrastive3d", "gvsl", "nrmse", "ssim3d"} <= set(summary.loc[summary["mode"] == "2afc", "model"])
+
+
+def test_every_3d_rule_is_a_finished_mlflow_run(volume_run: WorkflowRun) -> None:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{volume_run.workdir / 'results/mlflow.db'}")
+    experiment = client.get_experiment_by_name("perceptflow")
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    assert {run.info.status for run in runs} == {"FINISHED"}
+    rules = {run.data.tags.get("perceptflow.rule") for run in runs}
+    assert {"extract_volume_features", "evaluate_volume_baselines", "evaluate_volumes"} <= rules
+    evaluate = json.loads((volume_run.workdir / "results/volumes/evaluate/gvsl/bank/mlflow_run.json").read_text())
+    tags = client.get_run(evaluate["run_id"]).data.tags
+    assert set(tags["perceptflow.upstream.extract"].split(",")) <= {run.info.run_id for run in runs}
