@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 import zarr
-from workflow_support import WorkflowRun, run_snakemake
+from workflow_support import WorkflowRun, planned_jobs, run_snakemake, tiny_config
 
 pytestmark = pytest.mark.slow
 
@@ -106,3 +107,26 @@ def test_every_3d_rule_is_a_finished_mlflow_run(volume_run: WorkflowRun) -> None
     evaluate = json.loads((volume_run.workdir / "results/volumes/evaluate/gvsl/bank/mlflow_run.json").read_text())
     tags = client.get_run(evaluate["run_id"]).data.tags
     assert set(tags["perceptflow.upstream.extract"].split(",")) <= {run.info.run_id for run in runs}
+
+
+def test_a_config_with_2d_and_3d_datasets_plans_both_paths(tmp_path: Path) -> None:
+    config = tiny_config(None)
+    config["volumes"] = tiny_volume_config()["volumes"]
+    config["datasets"]["bank"] = {"kind": "synthetic_volumes"}
+    path = tmp_path / "both.yaml"
+    path.write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(run_snakemake(tmp_path, path, "-n"))
+    methods_2d = config["train"].get("methods") or [config["train"]["method"]]
+    assert jobs["extract_features"] == len(methods_2d) + 1  # 2D methods + random init, on the 2D dataset only
+    assert jobs["extract_volume_features"] == len(METHODS) + 1  # 3D methods + random init, on the bank only
+    assert jobs["evaluate_metrics"] == len(methods_2d) and jobs["evaluate_volumes"] == len(METHODS)
+    assert jobs["report_summary"] == 1
+
+
+def test_a_3d_dataset_without_a_volumes_section_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "no-volumes.yaml"
+    path.write_text(yaml.safe_dump({"datasets": {"bank": {"kind": "synthetic_volumes"}}}))
+    result = run_snakemake(tmp_path, path, "-n", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "datasets ['bank'] are 3D (volumes) but the config has no `volumes:` section" in output
