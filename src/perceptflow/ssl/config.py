@@ -10,6 +10,9 @@ from typing import Any
 
 from perceptflow.models.encoder import ARCHS
 
+#: Target domains of Mix-up SSL: slices of the bundled MRI volumes, or a folder of images.
+MIXUP_TARGETS = ("mri_demo", "folder")
+
 
 def _fail(key: str, rule: str, value: Any) -> None:
     raise ValueError(f"train.{key} must be {rule}, got {value!r}")
@@ -30,6 +33,66 @@ def _check_float(key: str, value: Any, low: float, high: float, *, open_low: boo
 
 
 @dataclass(frozen=True)
+class MixupConfig:
+    """Settings of Mix-up SSL (the ``train.mixup`` section; `perceptflow.ssl.mixup`).
+
+    Attributes:
+        target: target domain: ``mri_demo`` (slices of the MRI volumes bundled with nilearn/nibabel) or
+            ``folder`` (the images in ``path``).
+        path: the target image folder (``folder`` only).
+        slices_per_axis: ``mri_demo`` slices per axis and volume.
+        alpha_range: (low, high) of the uniform transparency alpha of the target image in a mix.
+        reconstruction_weight: weight of the target reconstruction loss (mean squared error).
+        transparency_weight: weight of the transparency regression loss (mean squared error).
+        held_out: share of target images and of photo references kept out of training for the held-out SRCC.
+        held_out_mixes: held-out mixes scored after training.
+    """
+
+    target: str = "mri_demo"
+    path: str | None = None
+    slices_per_axis: int = 12
+    alpha_range: tuple[float, float] = (0.1, 0.9)
+    reconstruction_weight: float = 1.0
+    transparency_weight: float = 1.0
+    held_out: float = 0.2
+    held_out_mixes: int = 256
+
+    def __post_init__(self) -> None:
+        if self.target not in MIXUP_TARGETS:
+            _fail("mixup.target", f"one of {', '.join(MIXUP_TARGETS)}", self.target)
+        if self.target == "folder" and not (isinstance(self.path, str) and self.path):
+            _fail("mixup.path", "a folder of target images when train.mixup.target is folder", self.path)
+        if self.path is not None and not isinstance(self.path, str):
+            _fail("mixup.path", "a string", self.path)
+        _check_int("mixup.slices_per_axis", self.slices_per_axis, 1)
+        _check_int("mixup.held_out_mixes", self.held_out_mixes, 2)
+        bounds = self.alpha_range
+        if not isinstance(bounds, list | tuple) or len(bounds) != 2:
+            _fail("mixup.alpha_range", "a pair [low, high]", bounds)
+        for bound in bounds:
+            _check_float("mixup.alpha_range", bound, 0.0, 1.0, open_low=False, open_high=False)
+        if not bounds[0] < bounds[1]:
+            _fail("mixup.alpha_range", "a pair with low < high", bounds)
+        object.__setattr__(self, "alpha_range", (float(bounds[0]), float(bounds[1])))
+        for key in ("reconstruction_weight", "transparency_weight"):
+            _check_float(f"mixup.{key}", getattr(self, key), 0.0, math.inf, open_low=False, open_high=True)
+        if self.reconstruction_weight + self.transparency_weight == 0:
+            _fail("mixup.transparency_weight", "> 0 when train.mixup.reconstruction_weight is 0", 0)
+        _check_float("mixup.held_out", self.held_out, 0.0, 0.9, open_low=False, open_high=False)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> MixupConfig:
+        """Build from the ``train.mixup`` mapping; unknown keys raise ValueError naming them."""
+        if not isinstance(values, dict):
+            _fail("mixup", "a mapping", values)
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown train.mixup key(s) {unknown}; known keys: {sorted(known)}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters of one self-supervised training run (the ``train`` config section).
 
@@ -47,6 +110,7 @@ class TrainConfig:
         seed: seeds weights, sampling and augmentation.
         num_workers: DataLoader worker processes (0 decodes in the training process).
         color_views: draw a colour space per view (gray, LAB, HSV, local-mean-subtracted, RGB; p = 1/5 each).
+        mixup: Mix-up SSL settings (a `MixupConfig`, or its mapping); None = its defaults where needed.
     """
 
     arch: str = "resnet18"
@@ -62,6 +126,7 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     color_views: bool = False
+    mixup: MixupConfig | None = None
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
@@ -82,6 +147,13 @@ class TrainConfig:
         _check_float("temperature", self.temperature, 0.0, math.inf, open_low=True, open_high=True)
         if not isinstance(self.color_views, bool):
             _fail("color_views", "true or false", self.color_views)
+        if self.mixup is not None and not isinstance(self.mixup, MixupConfig):
+            object.__setattr__(self, "mixup", MixupConfig.from_dict(self.mixup))
+
+    @property
+    def mixup_settings(self) -> MixupConfig:
+        """`mixup`, or the `MixupConfig` defaults when the section is absent."""
+        return self.mixup if self.mixup is not None else MixupConfig()
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

@@ -17,6 +17,7 @@ from perceptflow.models import build_encoder, save_encoder
 from perceptflow.ssl import METHODS, TrainConfig, TrainSample, train_method
 from perceptflow.ssl.checkpoint import samples_fingerprint
 from perceptflow.ssl.distributed import is_main_process
+from perceptflow.ssl.mixup import record_transparency_srcc
 from perceptflow.types import PathLikeStr
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,11 @@ def train_from_manifest(
         threads=threads,
         on_epoch=on_epoch,
     )
+    if method == "mixup" and is_main_process():  # held-out transparency SRCC: history, MLflow, encoder metadata
+        metrics = record_transparency_srcc(run_dir / "last.pt", samples, config, encoder_out=Path(encoder_out))
+        history[-1].update(metrics)
+        if metrics and on_epoch is not None:
+            on_epoch({"epoch": history[-1]["epoch"], **metrics})
     if is_main_process():  # under DDP, rank 0 alone touches the checkpoint folders
         _remove_stale_checkpoints(run_dir)
     return history
@@ -77,6 +83,8 @@ def checkpoint_key(method: str, config: TrainConfig, samples: list[TrainSample])
     belongs to other settings; raising ``epochs`` still continues the same training.
     """
     settings = {k: v for k, v in asdict(config).items() if k not in RESUMABLE_KEYS}
+    if settings.get("mixup") is None:  # absent section: the same keys as before it existed
+        settings.pop("mixup", None)
     payload = json.dumps({"method": method, "config": settings, "data": samples_fingerprint(samples)}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
