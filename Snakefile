@@ -36,6 +36,7 @@ include: "rules/extract.smk"
 include: "rules/regress.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/adapt_dps.smk"
 include: "rules/volumes_common.smk"
 include: "rules/distort_volumes.smk"
 include: "rules/train_volumes.smk"
@@ -50,4 +51,5 @@ onstart:
 rule all:
     input:
         get_final_outputs(),
+        get_adapt_dps_outputs(),
     default_target: True

@@ -13,8 +13,9 @@ rule report_summary:
         # 3D metrics (rule evaluate_volumes) join the table: modes nr_ridge, fr_zero_shot and 2afc by severity.
         volume_metrics=lambda wildcards: get_volume_report_inputs("metrics"),
         volume_runs=lambda wildcards: get_volume_report_inputs("runs"),
-        # DPS 2AFC scores join the table when distort.dps.enabled (rule evaluate_dps_2afc).
-        twoafc=lambda wildcards: ["results/evaluate/dps/2afc.json"] if dps_enabled() else [],
+        # DPS 2AFC scores join the table when distort.dps.enabled (rule evaluate_dps_2afc), and the adapted
+        # metrics' held-out 2AFC (dataset dps_heldout) when adapt_dps.enabled (rule adapt_dps).
+        twoafc=lambda wildcards: (["results/evaluate/dps/2afc.json"] if dps_enabled() else []) + get_adapt_dps_outputs(),
     output:
         table=report(
             "results/report/summary.csv",

@@ -51,7 +51,7 @@ def _twoafc_rows(path: PathLikeStr, methods: set[str]) -> list[dict]:
         raise ValueError(f"{path}: no 'score_2afc' mapping (expected the evaluate_dps_2afc output)")
     return [
         {
-            "dataset": "dps",
+            "dataset": scores.get("dataset", "dps"),  # adapt_dps files: "dps_heldout"
             "model": model,
             "mode": "2afc",
             "2afc": float(score),

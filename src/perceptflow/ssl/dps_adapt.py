@@ -72,8 +72,10 @@ def _channel_normalise(features: Tensor) -> Tensor:
 class PerceptualDistance(nn.Module):
     """LPIPS-style distance over chosen stages of a perceptflow ResNet encoder.
 
-    Per layer: channel-unit-normalise both feature maps, square their difference, weight channels by a
-    non-negative 1x1 conv (dropout before it) or sum them (``baseline``), average over space; sum over layers.
+    Per layer: channel-unit-normalise both feature maps, square their difference, average over space, weight
+    channels by a non-negative 1x1 conv (dropout before it) or sum them (``baseline``); sum over layers. The
+    1x1 conv commutes with the spatial mean, so in eval mode this is LPIPS's order (weight, then average); in
+    training, dropout drops whole channels of the pooled difference rather than single pixels.
     The 1x1 weights start at 1 (the channel sum), so an untrained ``lin`` metric equals ``baseline``.
     For ``baseline`` and ``lin`` the backbone stays in eval mode (frozen BatchNorm statistics).
 
@@ -165,15 +167,28 @@ class PerceptualDistance(nn.Module):
                     break
         return out
 
-    def _distance(self, feats0: dict[str, Tensor], feats1: dict[str, Tensor]) -> Tensor:
+    def pooled_difference(self, feats0: dict[str, Tensor], feats1: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Per layer, the spatial mean of the squared difference of channel-normalised features: (B, C) each."""
+        return {
+            layer: ((_channel_normalise(feats0[layer]) - _channel_normalise(feats1[layer])) ** 2).mean(dim=(2, 3))
+            for layer in self.layers
+        }
+
+    def distance_from_pooled(self, pooled: dict[str, Tensor]) -> Tensor:
+        """(B,) distances from `pooled_difference` output: channel sum (``baseline``) or the 1x1 weights."""
         total: Tensor | None = None
         for layer in self.layers:
-            diff = (_channel_normalise(feats0[layer]) - _channel_normalise(feats1[layer])) ** 2
-            weighted = self.lins[layer](diff) if self.variant != "baseline" else diff.sum(dim=1, keepdim=True)
-            value = weighted.mean(dim=(1, 2, 3))
+            diff = pooled[layer]
+            if self.variant == "baseline":
+                value = diff.sum(dim=1)
+            else:
+                value = self.lins[layer](diff[:, :, None, None]).reshape(-1)
             total = value if total is None else total + value
         assert total is not None
         return total
+
+    def _distance(self, feats0: dict[str, Tensor], feats1: dict[str, Tensor]) -> Tensor:
+        return self.distance_from_pooled(self.pooled_difference(feats0, feats1))
 
     def forward(self, x0: Tensor, x1: Tensor) -> Tensor:
         """(B,) distances between two batches of (B, 3, H, W) float images in [0, 1]."""
@@ -183,12 +198,22 @@ class PerceptualDistance(nn.Module):
         feats = self.features(torch.cat([x0, x1]))
         return self._distance({k: v[:batch] for k, v in feats.items()}, {k: v[batch:] for k, v in feats.items()})
 
-    def triplet_distances(self, ref: Tensor, p0: Tensor, p1: Tensor) -> tuple[Tensor, Tensor]:
-        """(d0, d1) = (D(ref, p0), D(ref, p1)), each (B,), from one backbone pass over all three batches."""
+    def triplet_pooled(self, ref: Tensor, p0: Tensor, p1: Tensor) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """`pooled_difference` of (ref, p0) and of (ref, p1), from one backbone pass over all three batches."""
         batch = ref.shape[0]
         feats = self.features(torch.cat([ref, p0, p1]))
         parts = [{k: v[i * batch : (i + 1) * batch] for k, v in feats.items()} for i in range(3)]
-        return self._distance(parts[0], parts[1]), self._distance(parts[0], parts[2])
+        return self.pooled_difference(parts[0], parts[1]), self.pooled_difference(parts[0], parts[2])
+
+    def triplet_distances(self, ref: Tensor, p0: Tensor, p1: Tensor) -> tuple[Tensor, Tensor]:
+        """(d0, d1) = (D(ref, p0), D(ref, p1)), each (B,), from one backbone pass over all three batches."""
+        pooled0, pooled1 = self.triplet_pooled(ref, p0, p1)
+        return self.distance_from_pooled(pooled0), self.distance_from_pooled(pooled1)
+
+    @property
+    def frozen_backbone(self) -> bool:
+        """True when nothing in the backbone trains (``baseline``, ``lin``): its pooled differences are fixed."""
+        return not any(param.requires_grad for param in self.backbone.parameters())
 
     def clamp_weights(self) -> None:
         """Clamp the 1x1 layer weights to be non-negative (call after each optimiser step)."""
@@ -281,6 +306,51 @@ def _device(module: nn.Module) -> torch.device:
     return next(module.parameters()).device
 
 
+Pooled = tuple[dict[str, Tensor], dict[str, Tensor]]
+
+
+def pooled_triplets(metric: PerceptualDistance, triplets: Triplets, batch_size: int = 256) -> Pooled:
+    """`PerceptualDistance.triplet_pooled` of every triplet, computed once with the backbone in eval mode.
+
+    For ``baseline`` and ``lin`` (frozen backbone) these fix the metric's inputs, so training and scoring need no
+    further backbone pass. Returned on the metric's device.
+    """
+    device = _device(metric)
+    was_training = metric.training
+    metric.eval()
+    parts0: list[dict[str, Tensor]] = []
+    parts1: list[dict[str, Tensor]] = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(triplets), batch_size):
+                part = triplets.subset(slice(start, start + batch_size))
+                pooled0, pooled1 = metric.triplet_pooled(part.ref.to(device), part.p0.to(device), part.p1.to(device))
+                parts0.append(pooled0)
+                parts1.append(pooled1)
+    finally:
+        metric.train(was_training)
+    return (
+        {layer: torch.cat([p[layer] for p in parts0]) for layer in metric.layers},
+        {layer: torch.cat([p[layer] for p in parts1]) for layer in metric.layers},
+    )
+
+
+def _select(pooled: Pooled, index: Tensor | slice) -> Pooled:
+    return {k: v[index] for k, v in pooled[0].items()}, {k: v[index] for k, v in pooled[1].items()}
+
+
+def score_pooled(metric: PerceptualDistance, pooled: Pooled, judge: Tensor) -> float:
+    """2AFC score of ``metric`` from `pooled_triplets` output (eval mode; only valid for a frozen backbone)."""
+    was_training = metric.training
+    metric.eval()
+    try:
+        with torch.no_grad():
+            d0, d1 = metric.distance_from_pooled(pooled[0]), metric.distance_from_pooled(pooled[1])
+    finally:
+        metric.train(was_training)
+    return score_2afc(d0.cpu().numpy(), d1.cpu().numpy(), judge.cpu().numpy())
+
+
 def score_triplets(metric: PerceptualDistance, triplets: Triplets, batch_size: int = 256) -> float:
     """2AFC score (ties 0.5, `evaluate.score_2afc`) of ``metric`` on ``triplets``, in eval mode."""
     device = _device(metric)
@@ -299,6 +369,10 @@ def score_triplets(metric: PerceptualDistance, triplets: Triplets, batch_size: i
     return score_2afc(torch.cat(d0s).numpy(), torch.cat(d1s).numpy(), triplets.judge.numpy())
 
 
+def _state(*modules: nn.Module) -> list[dict[str, Tensor]]:
+    return [{k: v.detach().clone() for k, v in module.state_dict().items()} for module in modules]
+
+
 def adapt(
     metric: PerceptualDistance,
     judge: JudgeNet,
@@ -310,14 +384,24 @@ def adapt(
     batch_size: int = 1024,
     seed: int = 0,
     sync_loss: bool = True,
+    sync_epochs: int = 0,
     decay_epochs: int = 0,
+    validation: Triplets | None = None,
+    judge_warmup_epochs: int = 0,
+    pooled: Pooled | None = None,
+    val_pooled: Pooled | None = None,
 ) -> list[dict[str, float]]:
     """Adapt ``metric`` to a context: Adam on BCE(judge(d0, d1), h), as DPS's ``Learner``.
 
     While a batch's 2AFC is <= 0.5 (DPS's default sync mode) the sync loss ``10 * BCE(sigmoid(d0 - d1), h)`` is
     added. The 1x1 weights are clamped >= 0 after each step. The learning rate is constant, then decays linearly
     over the last ``decay_epochs`` epochs (LPIPS schedule; DPS uses 10 epochs with 5 decaying). The global RNG
-    is left untouched: shuffling and dropout draw from ``seed``.
+    is left untouched: shuffling and dropout draw from ``seed``. With a frozen backbone (``baseline``, ``lin``)
+    each triplet's pooled layer differences are computed once (`pooled_triplets`) and training runs on them.
+
+    With ``validation`` (triplets of the same context, disjoint from ``triplets``), its 2AFC is scored before
+    training and after every epoch, and ``metric`` and ``judge`` end in the state with the best validation 2AFC
+    (the earliest on ties; the untrained state when no epoch beats it): model selection never sees held-out data.
 
     Args:
         metric: a `PerceptualDistance`; ``baseline`` trains nothing but the judge.
@@ -327,23 +411,58 @@ def adapt(
         lr, betas: Adam settings (DPS: 1e-3, (0.5, 0.999)).
         batch_size: triplets per step (DPS: 1024).
         seed: seeds shuffling and dropout.
-        sync_loss: whether to add the sync loss.
+        sync_loss: whether to add the sync loss while a batch's 2AFC is <= 0.5 (DPS's default mode).
+        sync_epochs: leading epochs with the sync loss on for every batch (DPS's epoch mode); it is the one term
+            that rewards the order of d0 and d1 directly, which the judge's BCE alone does not (the judge can fit
+            the judgements from distance magnitudes while the order gets worse).
         decay_epochs: trailing epochs with linearly decaying learning rate (0: constant).
+        validation: optional validation triplets for per-epoch scoring and best-state selection.
+        judge_warmup_epochs: leading epochs in which only the judge trains, so it learns to read the untrained
+            metric before the metric adapts (a randomly initialised judge can otherwise read d0 - d1 with the
+            wrong sign, and the metric then learns the reversed order: BCE falls while 2AFC falls too).
+        pooled, val_pooled: `pooled_triplets` of ``triplets`` and ``validation`` when already computed (frozen
+            backbone only), so they are not computed again.
 
     Returns:
         One dict per epoch: ``epoch``, ``loss``, ``bce`` (judge BCE), ``sync_fraction`` (share of steps with the
-        sync loss on), ``train_2afc`` (on the batches as trained), ``lr``.
+        sync loss on), ``train_2afc`` (on the batches as trained), ``lr``; with ``validation`` also ``val_2afc``
+        and ``selected`` (1.0 for the epoch whose state was kept, else 0.0).
     """
-    if epochs < 1 or batch_size < 1 or not 0 <= decay_epochs <= epochs:
+    if (
+        epochs < 1
+        or batch_size < 1
+        or not 0 <= decay_epochs <= epochs
+        or not 0 <= judge_warmup_epochs <= epochs
+        or sync_epochs < 0
+    ):
         raise ValueError(
-            f"need epochs >= 1, batch_size >= 1, 0 <= decay_epochs <= epochs; got "
-            f"{epochs}, {batch_size}, {decay_epochs}"
+            f"need epochs >= 1, batch_size >= 1, 0 <= decay_epochs <= epochs, 0 <= judge_warmup_epochs <= epochs; "
+            f"got {epochs}, {batch_size}, {decay_epochs}, {judge_warmup_epochs}"
         )
+    if validation is not None and len(validation) == 0:
+        raise ValueError("validation triplets are empty")
     device = _device(metric)
     judge.to(device)
-    params = [p for p in (*metric.parameters(), *judge.parameters()) if p.requires_grad]
-    optimiser = torch.optim.Adam(params, lr=lr, betas=betas)
+    metric_params = [p for p in metric.parameters() if p.requires_grad]
+    optimisers = [torch.optim.Adam(judge.parameters(), lr=lr, betas=betas)]
+    if metric_params:
+        optimisers.append(torch.optim.Adam(metric_params, lr=lr, betas=betas))
     generator = torch.Generator().manual_seed(seed)
+    if (pooled is not None or val_pooled is not None) and not metric.frozen_backbone:
+        raise ValueError(f"precomputed pooled differences need a frozen backbone; variant {metric.variant!r} trains it")
+    cache = (pooled or pooled_triplets(metric, triplets)) if metric.frozen_backbone else None
+    val_cache = None
+    if validation is not None and cache is not None:
+        val_cache = val_pooled or pooled_triplets(metric, validation)
+
+    def val_score() -> float:
+        assert validation is not None
+        if val_cache is not None:
+            return score_pooled(metric, val_cache, validation.judge)
+        return score_triplets(metric, validation)
+
+    best_score = val_score() if validation is not None else float("-inf")
+    best_state, best_epoch = (_state(metric, judge), -1) if validation is not None else (None, -1)
     history: list[dict[str, float]] = []
     metric.train()
     judge.train()
@@ -352,25 +471,34 @@ def adapt(
         torch.manual_seed(seed)
         for epoch in range(epochs):
             step_lr = lr * (1.0 - max(0, epoch - (epochs - decay_epochs)) / decay_epochs) if decay_epochs else lr
-            for group in optimiser.param_groups:
-                group["lr"] = step_lr
+            active = optimisers[:1] if epoch < judge_warmup_epochs else optimisers
+            for optimiser in optimisers:
+                for group in optimiser.param_groups:
+                    group["lr"] = step_lr
             order = torch.randperm(len(triplets), generator=generator)
             totals = {"loss": 0.0, "bce": 0.0, "sync": 0.0}
             d0_all, d1_all, h_all = [], [], []
             steps = 0
             for start in range(0, len(triplets), batch_size):
-                part = triplets.subset(order[start : start + batch_size])
-                ref, p0, p1, h = (t.to(device) for t in (part.ref, part.p0, part.p1, part.judge))
-                d0, d1 = metric.triplet_distances(ref, p0, p1)
+                index = order[start : start + batch_size]
+                h = triplets.judge[index].to(device)
+                if cache is not None:
+                    pooled0, pooled1 = _select(cache, index.to(device))
+                    d0, d1 = metric.distance_from_pooled(pooled0), metric.distance_from_pooled(pooled1)
+                else:
+                    part = triplets.subset(index)
+                    d0, d1 = metric.triplet_distances(part.ref.to(device), part.p0.to(device), part.p1.to(device))
                 bce = binary_cross_entropy(judge(d0, d1), h)
                 loss = bce
                 batch_2afc = score_2afc(d0.detach().cpu().numpy(), d1.detach().cpu().numpy(), h.cpu().numpy())
-                synced = sync_loss and batch_2afc <= 0.5
+                synced = epoch < sync_epochs or (sync_loss and batch_2afc <= 0.5)
                 if synced:
                     loss = loss + 10.0 * binary_cross_entropy(torch.sigmoid(d0 - d1), h)
-                optimiser.zero_grad(set_to_none=True)
+                for optimiser in optimisers:
+                    optimiser.zero_grad(set_to_none=True)
                 loss.backward()
-                optimiser.step()
+                for optimiser in active:
+                    optimiser.step()
                 metric.clamp_weights()
                 totals["loss"] += float(loss.detach())
                 totals["bce"] += float(bce.detach())
@@ -379,7 +507,7 @@ def adapt(
                 d1_all.append(d1.detach().cpu())
                 h_all.append(h.cpu())
                 steps += 1
-            history.append({
+            row = {
                 "epoch": float(epoch),
                 "loss": totals["loss"] / steps,
                 "bce": totals["bce"] / steps,
@@ -387,7 +515,17 @@ def adapt(
                 "train_2afc": score_2afc(torch.cat(d0_all).numpy(), torch.cat(d1_all).numpy(),
                                          torch.cat(h_all).numpy()),
                 "lr": step_lr,
-            })  # fmt: skip
+            }  # fmt: skip
+            if validation is not None:
+                row["val_2afc"] = val_score()
+                if row["val_2afc"] > best_score:
+                    best_score, best_state, best_epoch = row["val_2afc"], _state(metric, judge), epoch
+            history.append(row)
+    if best_state is not None:
+        metric.load_state_dict(best_state[0])
+        judge.load_state_dict(best_state[1])
+        for row in history:
+            row["selected"] = float(row["epoch"] == best_epoch)
     return history
 
 
@@ -401,5 +539,7 @@ __all__ = [
     "check_variant",
     "encoder_from_weights",
     "make_triplet_set",
+    "pooled_triplets",
+    "score_pooled",
     "score_triplets",
 ]

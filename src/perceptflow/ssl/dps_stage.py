@@ -1,0 +1,353 @@
+"""The ``adapt_dps`` stage: adapt a DPS metric per context on the workflow's DPS triplets and score it held out.
+
+Reads the triplet CSV of ``distort_dps_triplets`` (`perceptflow.distortions.dps_eval.load_triplets`), splits each
+context's triplets into train / validation / held-out test (seeded; by triplet or by reference image), adapts one
+`PerceptualDistance` per context with `dps_adapt.adapt` (best epoch chosen on validation), and writes the metric
+weights, the per-epoch history and the untrained-vs-adapted 2AFC on the held-out triplets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from perceptflow.data.images import load_rgb
+from perceptflow.distortions.dps_eval import load_triplets
+from perceptflow.models import Encoder, build_encoder, load_encoder
+from perceptflow.ssl.dps_adapt import (
+    DEFAULT_LAYERS,
+    JudgeNet,
+    PerceptualDistance,
+    Triplets,
+    adapt,
+    check_variant,
+    encoder_from_weights,
+    pooled_triplets,
+    score_pooled,
+    score_triplets,
+)
+from perceptflow.types import PathLikeStr
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+SPLIT_BY = ("triplet", "reference")
+#: When the sync loss 10 * BCE(sigmoid(d0 - d1), h) is on: every batch, batches with 2AFC <= 0.5 (DPS), never.
+SYNC_MODES = ("always", "auto", "never")
+#: Format tag of ``metric.pt``.
+METRIC_FORMAT = "perceptflow.dps_metric.v1"
+
+
+@dataclass(frozen=True)
+class AdaptSpec:
+    """Settings of the ``adapt_dps`` config section that shape the training (not which encoders/variants run)."""
+
+    epochs: int = 40
+    lr: float = 0.1
+    batch_size: int = 64
+    decay_epochs: int = 0
+    sync: str = "always"
+    dropout: float = 0.5
+    layers: tuple[str, ...] = DEFAULT_LAYERS
+    fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    split_by: str = "triplet"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for key in ("epochs", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"adapt_dps.{key} must be >= 1, got {getattr(self, key)}")
+        if not self.lr > 0:
+            raise ValueError(f"adapt_dps.lr must be > 0, got {self.lr}")
+        if not 0 <= self.decay_epochs <= self.epochs:
+            raise ValueError(f"adapt_dps.decay_epochs must be in [0, epochs={self.epochs}], got {self.decay_epochs}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"adapt_dps.dropout must be in [0, 1), got {self.dropout}")
+        if not self.layers:
+            raise ValueError("adapt_dps.layers must name at least one trunk stage")
+        if len(self.fractions) != 3 or any(f <= 0 for f in self.fractions) or abs(sum(self.fractions) - 1) > 1e-6:
+            raise ValueError(f"adapt_dps.fractions must be three positive numbers summing to 1, got {self.fractions}")
+        if self.sync not in SYNC_MODES:
+            raise ValueError(f"adapt_dps.sync must be one of {SYNC_MODES}, got {self.sync!r}")
+        if self.split_by not in SPLIT_BY:
+            raise ValueError(f"adapt_dps.split_by must be one of {SPLIT_BY}, got {self.split_by!r}")
+        if self.seed < 0:
+            raise ValueError(f"adapt_dps.seed must be >= 0, got {self.seed}")
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> AdaptSpec:
+        """From the ``adapt_dps`` config section (``enabled``, ``encoders``, ``variants`` are ignored here)."""
+        known = set(cls.__dataclass_fields__)
+        values = {k: v for k, v in section.items() if k in known}
+        if "layers" in values:
+            values["layers"] = tuple(values["layers"])
+        if "fractions" in values:
+            values["fractions"] = tuple(float(f) for f in values["fractions"])
+        return cls(**values)
+
+
+def split_indices(
+    n: int, fractions: Sequence[float], seed: int, groups: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
+    """Seeded disjoint train/val/test row indices covering ``range(n)``.
+
+    Without ``groups`` rows are split individually; with ``groups`` (e.g. reference ids) whole groups go to one
+    split, so held-out triplets show unseen images. Each split gets ``round(fraction * count)`` units (at least
+    one; train the rest).
+
+    Raises:
+        ValueError: fewer than three rows or groups to split (naming ``adapt_dps.split_by``).
+    """
+    units = np.arange(n) if groups is None else np.array(sorted(set(groups)))
+    if len(units) < 3:
+        what = "triplets" if groups is None else "references (adapt_dps.split_by: reference)"
+        raise ValueError(f"need at least 3 {what} to split into train/val/test, got {len(units)}")
+    order = np.random.default_rng(seed).permutation(len(units))
+    n_val = max(1, round(fractions[1] * len(units)))
+    n_test = max(1, round(fractions[2] * len(units)))
+    if n_val + n_test >= len(units):
+        n_val, n_test = 1, 1
+    parts = {"test": order[:n_test], "val": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
+    if groups is None:
+        return {name: np.sort(parts[name]) for name in SPLITS}
+    group_array = np.asarray(groups)
+    return {name: np.flatnonzero(np.isin(group_array, units[parts[name]])) for name in SPLITS}
+
+
+def triplets_from_frame(frame: pd.DataFrame) -> Triplets:
+    """`Triplets` from rows of `load_triplets` (resolved paths); every image is read once."""
+    cache: dict[str, np.ndarray] = {}
+
+    def stack(column: str) -> torch.Tensor:
+        images = []
+        for path in frame[column]:
+            if path not in cache:
+                cache[path] = load_rgb(path)
+            images.append(cache[path])
+        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255.0)
+
+    judge = torch.tensor(frame["judge"].to_numpy(dtype=np.float32))
+    return Triplets(stack("ref_path"), stack("p0_path"), stack("p1_path"), judge)
+
+
+def load_pretrained(path: PathLikeStr, arch: str = "resnet18") -> Encoder:
+    """A perceptflow encoder file (`models.load_encoder`) or a local torchvision state-dict file; never a download.
+
+    Raises:
+        FileNotFoundError: no such file (naming it).
+        ValueError: the file is neither format (naming it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pretrained encoder file not found: {path}")
+    try:
+        encoder, _ = load_encoder(path)
+        return encoder
+    except (KeyError, ValueError, TypeError, RuntimeError) as perceptflow_error:
+        try:
+            return encoder_from_weights(path, arch)
+        except (KeyError, ValueError, TypeError, RuntimeError, AttributeError) as weights_error:
+            raise ValueError(
+                f"{path}: neither a perceptflow encoder file ({perceptflow_error}) nor a {arch} state dict "
+                f"({weights_error})"
+            ) from weights_error
+
+
+def adapt_context(
+    encoder: Encoder,
+    variant: str,
+    data: Mapping[str, Triplets],
+    spec: AdaptSpec,
+    *,
+    device: torch.device | None = None,
+) -> tuple[PerceptualDistance, JudgeNet, dict[str, Any]]:
+    """Adapt one context and score it.
+
+    The untrained metric (``baseline``: the channel sum over the same layers of ``encoder``) and ``variant``
+    adapted on ``data['train']`` (best epoch chosen on ``data['val']``) are both scored on ``data['val']`` and the
+    held-out ``data['test']``. With a frozen backbone the pooled layer differences are computed once.
+
+    Returns:
+        ``(metric, judge, result)``; result has ``untrained_val``, ``untrained_test``, ``adapted_val``,
+        ``adapted_test``, ``best_epoch`` (-1: the untrained state was kept) and ``history``.
+    """
+    device = device or torch.device("cpu")
+    untrained = PerceptualDistance("baseline", encoder, layers=spec.layers).to(device)
+    pooled = {name: pooled_triplets(untrained, data[name]) for name in SPLITS}
+    judges = {name: data[name].judge for name in SPLITS}
+    result: dict[str, Any] = {f"untrained_{n}": score_pooled(untrained, pooled[n], judges[n]) for n in ("val", "test")}
+    del untrained
+    torch.manual_seed(spec.seed)  # the judge's initial weights
+    metric = PerceptualDistance(variant, encoder, layers=spec.layers, dropout=spec.dropout, seed=spec.seed).to(device)
+    judge = JudgeNet().to(device)
+    history: list[dict[str, float]] = []
+    if variant != "baseline":
+        frozen = metric.frozen_backbone
+        history = adapt(
+            metric,
+            judge,
+            data["train"],
+            spec.epochs,
+            lr=spec.lr,
+            batch_size=spec.batch_size,
+            seed=spec.seed,
+            sync_loss=spec.sync == "auto",
+            sync_epochs=spec.epochs if spec.sync == "always" else 0,
+            decay_epochs=spec.decay_epochs,
+            validation=data["val"],
+            pooled=pooled["train"] if frozen else None,
+            val_pooled=pooled["val"] if frozen else None,
+        )
+    for name in ("val", "test"):
+        if metric.frozen_backbone:
+            result[f"adapted_{name}"] = score_pooled(metric, pooled[name], judges[name])
+        else:
+            result[f"adapted_{name}"] = score_triplets(metric, data[name])
+    selected = [int(row["epoch"]) for row in history if row.get("selected")]
+    result["best_epoch"] = selected[0] if selected else -1
+    result["history"] = history
+    return metric, judge, result
+
+
+def run_adapt_dps(
+    triplets_csv: PathLikeStr,
+    encoder_path: PathLikeStr,
+    *,
+    encoder_name: str,
+    variant: str,
+    params: Mapping[str, Any],
+    metric_out: PathLikeStr,
+    history_out: PathLikeStr,
+    scores_out: PathLikeStr,
+    device: torch.device | None = None,
+) -> dict[str, Any]:
+    """The ``adapt_dps`` rule: adapt ``variant`` over ``encoder_path`` for every context of ``triplets_csv``.
+
+    Writes ``metric_out`` (weights, `load_adapted_metric`), ``history_out`` (one row per context and epoch) and
+    ``scores_out`` (JSON: untrained vs adapted 2AFC per context on held-out and validation triplets, split sizes);
+    returns the JSON's content.
+    """
+    check_variant(variant)
+    spec = AdaptSpec.from_config(params)
+    table = load_triplets(triplets_csv)
+    if spec.split_by == "reference" and "ref_id" not in table.columns:
+        raise ValueError(f"{triplets_csv}: adapt_dps.split_by: reference needs a 'ref_id' column")
+    encoder = load_pretrained(encoder_path)
+    device = device or torch.device("cpu")
+    contexts: dict[str, Any] = {}
+    states: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for context, frame in table.groupby("context", sort=True):
+        frame = frame.reset_index(drop=True)
+        groups = list(frame["ref_id"].astype(str)) if spec.split_by == "reference" else None
+        index = split_indices(len(frame), spec.fractions, spec.seed + int(context), groups)
+        data = {name: triplets_from_frame(frame.iloc[index[name]]) for name in SPLITS}
+        metric, judge, result = adapt_context(encoder, variant, data, spec, device=device)
+        ranking = str(frame["ranking"].iloc[0]) if "ranking" in frame else ""
+        key = str(context)
+        contexts[key] = {
+            "ranking": ranking,
+            "sizes": {name: len(data[name]) for name in SPLITS},
+            "test_triplet_ids": list(frame["triplet_id"].iloc[index["test"]]),
+            **{k: v for k, v in result.items() if k != "history"},
+        }
+        states[key] = {"ranking": ranking, "metric": _trained_state(metric), "judge": judge.state_dict()}
+        rows += [{"context": int(context), **row} for row in result["history"]]
+        log.info(
+            "context %s (%s): held-out 2AFC untrained %.4f -> adapted %.4f (best epoch %d)",
+            key, ranking, result["untrained_test"], result["adapted_test"], result["best_epoch"],
+        )  # fmt: skip
+    summary = {
+        "encoder": encoder_name,
+        "variant": variant,
+        "arch": encoder.arch,
+        "settings": {**asdict(spec), "layers": list(spec.layers), "fractions": list(spec.fractions)},
+        "untrained_test_2afc": float(np.mean([c["untrained_test"] for c in contexts.values()])),
+        "adapted_test_2afc": float(np.mean([c["adapted_test"] for c in contexts.values()])),
+        "seconds": time.perf_counter() - started,
+        # Rows of the report's comparison table (evaluate.comparison): held-out 2AFC, untrained and adapted.
+        "dataset": "dps_heldout",
+        "score_2afc": {
+            f"{encoder_name}/dps_untrained": float(np.mean([c["untrained_test"] for c in contexts.values()])),
+            f"{encoder_name}/dps_{variant}": float(np.mean([c["adapted_test"] for c in contexts.values()])),
+        },
+        "contexts": contexts,
+    }
+    payload = {
+        "format": METRIC_FORMAT,
+        "encoder": encoder_name,
+        "variant": variant,
+        "arch": encoder.arch,
+        "layers": list(spec.layers),
+        "dropout": spec.dropout,
+        "backbone": {k: v.cpu() for k, v in encoder.state_dict().items()},
+        "contexts": states,
+    }
+    for path in (metric_out, history_out, scores_out):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, metric_out)
+    pd.DataFrame(rows).to_csv(history_out, index=False)
+    Path(scores_out).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _trained_state(metric: PerceptualDistance) -> dict[str, torch.Tensor]:
+    """What adaptation changed: the 1x1 weights, plus the whole backbone for ``tune`` and ``scratch``."""
+    state = metric.state_dict()
+    keep = state if not metric.frozen_backbone else {k: v for k, v in state.items() if k.startswith("lins.")}
+    return {k: v.detach().cpu() for k, v in keep.items()}
+
+
+def load_adapted_metric(path: PathLikeStr, context: int | str) -> tuple[PerceptualDistance, JudgeNet]:
+    """The adapted metric and judge of one context from a ``metric.pt`` (loaded with ``weights_only=True``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not an adapted-metric file, or no such context (naming the file and the contexts it has).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"adapted DPS metric file not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch.load raises many types on foreign files
+        raise ValueError(f"{path}: not an adapted DPS metric file (cannot be loaded: {error})") from error
+    if not isinstance(payload, dict) or payload.get("format") != METRIC_FORMAT:
+        raise ValueError(f"{path}: not an adapted DPS metric file (format {METRIC_FORMAT})")
+    key = str(context)
+    if key not in payload["contexts"]:
+        raise ValueError(f"{path}: no context {key!r}; contexts: {sorted(payload['contexts'])}")
+    encoder = build_encoder(payload["arch"])
+    encoder.load_state_dict(payload["backbone"])
+    metric = PerceptualDistance(
+        payload["variant"], encoder, layers=tuple(payload["layers"]), dropout=float(payload["dropout"])
+    )
+    metric.load_state_dict(payload["contexts"][key]["metric"], strict=not metric.frozen_backbone)
+    judge = JudgeNet()
+    judge.load_state_dict(payload["contexts"][key]["judge"])
+    return metric.eval(), judge.eval()
+
+
+__all__ = [
+    "METRIC_FORMAT",
+    "SPLITS",
+    "SPLIT_BY",
+    "SYNC_MODES",
+    "AdaptSpec",
+    "adapt_context",
+    "load_adapted_metric",
+    "load_pretrained",
+    "run_adapt_dps",
+    "split_indices",
+    "triplets_from_frame",
+]

@@ -1,0 +1,186 @@
+"""The adapt_dps stage (perceptflow.ssl.dps_stage): splits, files, the adapted metric's held-out gain, the rule."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from perceptflow.distortions.dps_bank import DpsSpec, generate_triplets
+from perceptflow.distortions.dps_eval import load_triplets
+from perceptflow.evaluate.comparison import comparison_table
+from perceptflow.models import build_encoder, save_encoder
+from perceptflow.ssl.dps_adapt import score_triplets
+from perceptflow.ssl.dps_stage import (
+    AdaptSpec,
+    load_adapted_metric,
+    load_pretrained,
+    run_adapt_dps,
+    split_indices,
+    triplets_from_frame,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+from workflow_support import ROOT, planned_jobs, run_snakemake, tiny_config
+
+
+def _patches(count: int, seed: int) -> dict[str, np.ndarray]:
+    """Smooth colour fields with a sharp-edged rectangle and mild noise, 64x64 uint8, by ref id."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for index in range(count):
+        coarse = rng.uniform(0, 255, (8, 8, 3)).astype(np.uint8)
+        base = np.asarray(Image.fromarray(coarse).resize((64, 64), Image.Resampling.BICUBIC), dtype=np.float64)
+        y, x = np.mgrid[:64, :64]
+        cy, cx = rng.uniform(8, 40, 2)
+        base[(y < cy) & (x < cx)] = rng.uniform(0, 255, 3)
+        out[f"ref{index:02d}"] = np.clip(base + rng.normal(0, 10, base.shape), 0, 255).astype(np.uint8)
+    return out
+
+
+@pytest.fixture(scope="module")
+def triplet_csv(tmp_path_factory) -> Path:
+    """Two contexts x 60 triplets from 12 synthetic references, written as distort_dps_triplets writes them."""
+    root = tmp_path_factory.mktemp("dps")
+    table = generate_triplets(_patches(12, seed=0), DpsSpec(n_triplets=60, rankings=2, seed=0), out_dir=root / "images")
+    table.to_csv(root / "triplets.csv", index=False)
+    return root / "triplets.csv"
+
+
+@pytest.fixture(scope="module")
+def encoder_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("enc") / "encoder.pt"
+    save_encoder(build_encoder("resnet18", seed=0), path, method="random_init", metadata={"seed": 0})
+    return path
+
+
+def test_split_indices_are_disjoint_complete_and_seeded() -> None:
+    parts = split_indices(100, (0.6, 0.2, 0.2), seed=3)
+    assert [len(parts[k]) for k in ("train", "val", "test")] == [60, 20, 20]
+    joined = np.concatenate(list(parts.values()))
+    assert sorted(joined.tolist()) == list(range(100))
+    again = split_indices(100, (0.6, 0.2, 0.2), seed=3)
+    assert all(np.array_equal(parts[k], again[k]) for k in parts)
+    other = split_indices(100, (0.6, 0.2, 0.2), seed=4)
+    assert not np.array_equal(parts["test"], other["test"])
+
+
+def test_split_by_reference_keeps_each_reference_in_one_split() -> None:
+    groups = [f"r{i % 10}" for i in range(50)]
+    parts = split_indices(50, (0.6, 0.2, 0.2), seed=0, groups=groups)
+    seen = {k: {groups[i] for i in v} for k, v in parts.items()}
+    assert [len(seen[k]) for k in ("train", "val", "test")] == [6, 2, 2]
+    assert not (seen["train"] & seen["test"]) and not (seen["train"] & seen["val"]) and not (seen["val"] & seen["test"])
+    assert sum(len(v) for v in parts.values()) == 50
+    with pytest.raises(ValueError, match="split_by: reference"):
+        split_indices(10, (0.6, 0.2, 0.2), seed=0, groups=["a", "b"] * 5)
+
+
+def test_spec_errors_name_the_config_key() -> None:
+    assert AdaptSpec.from_config({"enabled": True, "variants": ["lin"], "lr": 0.1, "layers": ["layer1"]}).lr == 0.1
+    for section, key in (
+        ({"epochs": 0}, "adapt_dps.epochs"),
+        ({"fractions": [0.5, 0.5, 0.5]}, "adapt_dps.fractions"),
+        ({"split_by": "image"}, "adapt_dps.split_by"),
+        ({"lr": 0}, "adapt_dps.lr"),
+    ):
+        with pytest.raises(ValueError, match=key):
+            AdaptSpec.from_config(section)
+
+
+def test_pretrained_file_errors_name_the_file(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"missing\.pt"):
+        load_pretrained(tmp_path / "missing.pt")
+    bad = tmp_path / "bad.pt"
+    torch.save({"something": torch.zeros(2)}, bad)
+    with pytest.raises(ValueError, match=r"bad\.pt"):
+        load_pretrained(bad)
+    import torchvision
+
+    weights = tmp_path / "tv.pt"
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), weights)
+    assert load_pretrained(weights).arch == "resnet18"  # a local torchvision weights file
+
+
+def test_run_writes_loadable_metric_history_and_scores(tmp_path, triplet_csv, encoder_file) -> None:
+    params = {"epochs": 2, "lr": 0.05, "batch_size": 16, "layers": ["layer1", "layer2"], "seed": 0}
+    out = {name: tmp_path / name for name in ("metric.pt", "history.csv", "2afc.json")}
+    summary = run_adapt_dps(
+        triplet_csv,
+        encoder_file,
+        encoder_name="random_init",
+        variant="lin",
+        params=params,
+        metric_out=out["metric.pt"],
+        history_out=out["history.csv"],
+        scores_out=out["2afc.json"],
+    )
+    scores = json.loads(out["2afc.json"].read_text())
+    assert scores == json.loads(json.dumps(summary))
+    assert set(scores["contexts"]) == {"0", "1"}
+    for result in scores["contexts"].values():
+        assert result["sizes"] == {"train": 36, "val": 12, "test": 12}
+        assert 0 <= result["untrained_test"] <= 1 and 0 <= result["adapted_test"] <= 1
+        assert result["adapted_val"] >= result["untrained_val"]  # selection keeps the untrained state otherwise
+    history = pd.read_csv(out["history.csv"])
+    assert list(history["context"]) == [0, 0, 1, 1]
+    assert {"epoch", "bce", "train_2afc", "val_2afc", "selected"} <= set(history.columns)
+
+    payload = torch.load(out["metric.pt"], weights_only=True)
+    assert payload["variant"] == "lin" and set(payload["contexts"]) == {"0", "1"}
+    triplets = load_triplets(triplet_csv)
+    for context, result in scores["contexts"].items():
+        metric, _judge = load_adapted_metric(out["metric.pt"], context)
+        held_out = triplets.set_index("triplet_id").loc[result["test_triplet_ids"]].reset_index()
+        assert score_triplets(metric, triplets_from_frame(held_out)) == pytest.approx(result["adapted_test"])
+    table = comparison_table([], [out["2afc.json"]]).set_index("model")
+    assert set(table["dataset"]) == {"dps_heldout"} and set(table["mode"]) == {"2afc"}
+    assert table.loc["random_init/dps_lin", "2afc"] == pytest.approx(scores["adapted_test_2afc"])
+    assert table.loc["random_init/dps_untrained", "2afc"] == pytest.approx(scores["untrained_test_2afc"])
+    with pytest.raises(ValueError, match="contexts"):
+        load_adapted_metric(out["metric.pt"], 7)
+    with pytest.raises(ValueError, match=r"2afc\.json"):
+        load_adapted_metric(out["2afc.json"], 0)
+
+
+def test_missing_triplet_csv_is_named(tmp_path, encoder_file) -> None:
+    with pytest.raises(ValueError, match=r"nope\.csv"):
+        run_adapt_dps(
+            tmp_path / "nope.csv",
+            encoder_file,
+            encoder_name="x",
+            variant="lin",
+            params={},
+            metric_out=tmp_path / "m.pt",
+            history_out=tmp_path / "h.csv",
+            scores_out=tmp_path / "s.json",
+        )
+
+
+def _plan(tmp_path: Path, adapt_dps: dict | None, dps: bool = True):
+    config = tiny_config(None)
+    config["distort"]["dps"] = {"enabled": dps, "n_triplets": 40, "rankings": 1, "seed": 0}
+    if adapt_dps is not None:
+        config["adapt_dps"] = adapt_dps
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return run_snakemake(tmp_path, path, "-n", "--cores", "1", check=False)
+
+
+@pytest.mark.slow
+def test_rule_is_planned_only_when_enabled(tmp_path) -> None:
+    assert (ROOT / "rules" / "adapt_dps.smk").is_file()
+    enabled = _plan(tmp_path, {"enabled": True, "variants": ["lin", "tune"], "encoders": ["contrique", "random_init"]})
+    assert enabled.returncode == 0, enabled.stderr[-3000:]
+    assert planned_jobs(enabled)["adapt_dps"] == 4
+    assert "adapt_dps" not in planned_jobs(_plan(tmp_path, {"enabled": False}))
+    assert "adapt_dps" not in planned_jobs(_plan(tmp_path, None))
+    refused = _plan(tmp_path, {"enabled": True}, dps=False)
+    assert refused.returncode != 0 and "distort.dps.enabled" in refused.stdout + refused.stderr
