@@ -18,6 +18,7 @@ from perceptflow.features.volumes import (
     WindowSpec,
     encode_volume,
     encode_volume_files,
+    encode_volumes,
     extract_volume_dataset,
     pad_to_multiple,
     window_grid,
@@ -88,6 +89,22 @@ def test_windows_are_averaged_and_batched() -> None:
     np.testing.assert_allclose(feature[0], np.mean([o.mean() for o in octants]), rtol=1e-6)
     assert [s[0] for s in encoder.shapes] == [3, 3, 2]  # eight windows in batches of three
     assert all(s[1:] == (1, 8, 8, 8) for s in encoder.shapes)
+
+
+def test_windows_of_consecutive_volumes_share_batches() -> None:
+    encoder = MomentEncoder()
+    rng = np.random.default_rng(1)
+    volumes = [rng.random((8, 8, 8), dtype=np.float32) for _ in range(3)] + [np.ones((12, 8, 8), dtype=np.float32)]
+    spec = WindowSpec(window=16, stride=8, batch_size=2)
+    features = encode_volumes(encoder, iter(volumes), spec)
+    # two 8^3 windows per pass, then the third 8^3 alone (the next window is 12 x 8 x 8), then the 12 x 8 x 8 one
+    assert [s[:3] for s in encoder.shapes] == [(2, 1, 8), (1, 1, 8), (1, 1, 12)]
+    assert features.shape == (4, 3)
+    for volume, feature in zip(volumes, features, strict=True):
+        np.testing.assert_allclose(feature, encode_volume(MomentEncoder(), volume, spec), rtol=1e-6)
+    assert encode_volumes(encoder, [], spec).shape == (0, 3)
+    with pytest.raises(ValueError, match=r"b\.nii\.gz: needs a non-empty 3D"):
+        encode_volumes(encoder, [volumes[0], np.ones((4, 4))], spec, names=["a.nii.gz", "b.nii.gz"])
 
 
 def test_short_sides_are_padded_to_the_encoder_multiple() -> None:

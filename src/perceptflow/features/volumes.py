@@ -3,15 +3,16 @@
 A volume larger than the window is covered by windows of side ``window`` every ``stride`` voxels (the last window
 of each axis is moved back to end at the border, so every voxel is covered); a side shorter than the window is taken
 whole. Each window is zero-padded at its far end up to the encoder's ``multiple`` and encoded; the volume's feature
-is the mean of its windows' features. Windows go through the network ``batch_size`` at a time, so peak memory is the
-volume plus one batch of windows and their activations, whatever the volume's size.
+is the mean of its windows' features. Windows go through the network ``batch_size`` at a time (windows of consecutive
+volumes share a batch), so peak memory is one volume plus one batch of windows and their activations, whatever the
+volume's size.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -98,40 +99,78 @@ def _check_encoder(encoder: nn.Module) -> tuple[int, int]:
     return multiple, dim
 
 
-def _window_batches(volume: np.ndarray, spec: WindowSpec, multiple: int) -> Iterator[np.ndarray]:
+def _windows(volume: np.ndarray, spec: WindowSpec, multiple: int) -> Iterator[np.ndarray]:
+    """The volume's windows, padded, each a contiguous float32 copy (so a pending batch never holds the volume)."""
     sides, corners = window_grid(volume.shape, spec)
-    for first in range(0, len(corners), spec.batch_size):
-        blocks = [
-            pad_to_multiple(volume[z : z + sides[0], y : y + sides[1], x : x + sides[2]], multiple)
-            for z, y, x in corners[first : first + spec.batch_size]
-        ]
-        yield np.stack(blocks)[:, None]
+    for z, y, x in corners:
+        block = pad_to_multiple(volume[z : z + sides[0], y : y + sides[1], x : x + sides[2]], multiple)
+        yield np.ascontiguousarray(block, dtype=np.float32)
+
+
+def _check_volume(volume: np.ndarray, where: str) -> np.ndarray:
+    volume = np.asarray(volume)
+    if volume.ndim != 3 or volume.size == 0:
+        raise ValueError(f"{where}: needs a non-empty 3D (D, H, W) array, got shape {volume.shape}")
+    if not np.isfinite(volume).all():
+        raise ValueError(f"{where}: the volume has NaN/Inf voxels")
+    return volume
+
+
+def encode_volumes(
+    encoder: nn.Module,
+    volumes: Iterable[np.ndarray],
+    spec: WindowSpec,
+    *,
+    device: torch.device | None = None,
+    names: Sequence[str] | None = None,
+) -> FeatureArray:
+    """Features (N, ``feature_dim``) float32 of (D, H, W) volumes, each the mean over its windows.
+
+    Windows of consecutive volumes share batches (``spec.batch_size`` windows of one shape per forward pass), so many
+    small volumes cost few passes; volumes are consumed one at a time from ``volumes``.
+
+    Raises:
+        ValueError: a volume that is not a finite, non-empty 3D array (named by ``names`` when given).
+        TypeError: ``encoder`` lacks ``multiple``/``feature_dim``.
+    """
+    multiple, dim = _check_encoder(encoder)
+    device = device or next(encoder.parameters()).device
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    sums: list[np.ndarray] = []
+    counts: list[int] = []
+    pending: list[tuple[int, np.ndarray]] = []
+
+    def flush() -> None:
+        batch = torch.from_numpy(np.stack([window for _, window in pending])[:, None]).to(device)
+        with torch.inference_mode(), autocast:
+            features = encoder(batch).double().cpu().numpy()
+        for (index, _), feature in zip(pending, features, strict=True):
+            sums[index] += feature
+            counts[index] += 1
+        pending.clear()
+
+    for index, volume in enumerate(volumes):
+        volume = _check_volume(volume, names[index] if names is not None else f"volume {index}")
+        sums.append(np.zeros(dim, dtype=np.float64))
+        counts.append(0)
+        for window in _windows(volume, spec, multiple):
+            if pending and pending[0][1].shape != window.shape:
+                flush()
+            pending.append((index, window))
+            if len(pending) == spec.batch_size:
+                flush()
+    if pending:
+        flush()
+    if not sums:
+        return np.zeros((0, dim), dtype=np.float32)
+    return (np.stack(sums) / np.asarray(counts, dtype=np.float64)[:, None]).astype(np.float32)
 
 
 def encode_volume(
     encoder: nn.Module, volume: np.ndarray, spec: WindowSpec, *, device: torch.device | None = None
 ) -> FeatureArray:
-    """Feature vector (``feature_dim``,) float32 of one (D, H, W) volume: the mean over its windows.
-
-    Raises:
-        ValueError: not a finite, non-empty 3D array. TypeError: ``encoder`` lacks ``multiple``/``feature_dim``.
-    """
-    volume = np.asarray(volume)
-    if volume.ndim != 3 or volume.size == 0:
-        raise ValueError(f"encode_volume needs a non-empty 3D (D, H, W) array, got shape {volume.shape}")
-    if not np.isfinite(volume).all():
-        raise ValueError("encode_volume: the volume has NaN/Inf voxels")
-    multiple, dim = _check_encoder(encoder)
-    device = device or next(encoder.parameters()).device
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-    total = torch.zeros(dim, dtype=torch.float64)
-    count = 0
-    with torch.inference_mode(), autocast:
-        for batch in _window_batches(volume.astype(np.float32, copy=False), spec, multiple):
-            features = encoder(torch.from_numpy(batch).to(device))
-            total += features.double().sum(dim=0).cpu()
-            count += batch.shape[0]
-    return (total / count).numpy().astype(np.float32)
+    """Feature vector (``feature_dim``,) float32 of one (D, H, W) volume: the mean over its windows."""
+    return encode_volumes(encoder, [volume], spec, device=device, names=["encode_volume"])[0]
 
 
 def encode_volume_files(
@@ -143,12 +182,9 @@ def encode_volume_files(
     device: torch.device | None = None,
     desc: str = "volumes",
 ) -> FeatureArray:
-    """Features (N, ``feature_dim``) of NIfTI files, in order, read by :func:`read_volume_array`."""
-    _, dim = _check_encoder(encoder)
-    out = np.zeros((len(paths), dim), dtype=np.float32)
-    for row, path in enumerate(tqdm(paths, desc=desc, unit="vol")):
-        out[row] = encode_volume(encoder, read_volume_array(path, preprocess), spec, device=device)
-    return out
+    """Features (N, ``feature_dim``) of NIfTI files, in order, read one at a time by :func:`read_volume_array`."""
+    volumes = (read_volume_array(path, preprocess) for path in tqdm(paths, desc=desc, unit="vol"))
+    return encode_volumes(encoder, volumes, spec, device=device, names=[str(p) for p in paths])
 
 
 def encode_volume_table(
