@@ -115,6 +115,12 @@ def test_every_method_trains_end_to_end_and_is_compared(workflow_run: WorkflowRu
         assert row["srcc_gain_vs_random_init"] == pytest.approx(expected)
 
 
+def test_mixup_records_its_held_out_transparency_srcc(workflow_run: WorkflowRun) -> None:
+    history = pd.read_csv(workflow_run.workdir / "results/train/mixup/history.csv")
+    srcc = history["heldout_transparency_srcc"].iloc[-1]
+    assert -1.0 <= srcc <= 1.0 and np.isfinite(srcc)
+
+
 def test_every_rule_is_one_finished_mlflow_run_with_lineage(workflow_run: WorkflowRun) -> None:
     from mlflow.tracking import MlflowClient
 

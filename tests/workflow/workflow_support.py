@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TINY_SOURCES = ["astronaut", "camera", "chelsea", "coffee", "rocket", "china"]
 #: Every 2D method trains in the shared run (a tiny end-to-end run per method).
-TINY_METHODS = ("contrique", "simclr")
+TINY_METHODS = ("contrique", "simclr", "mixup")
 
 
 def tiny_config(live_csv: Path | None) -> dict:
