@@ -16,7 +16,7 @@ Protocol (docs/medical.md):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
@@ -79,7 +79,7 @@ def volume_baseline_scores(
     return pd.DataFrame(rows, columns=list(VOLUME_BASELINES)).assign(image_id=table.frame["image_id"].to_numpy())
 
 
-def leave_one_volume_out(groups: Any) -> list[Split]:
+def leave_one_volume_out(groups: Iterable[object]) -> list[Split]:
     """One split per source volume (sorted): test = that volume, val = the next one (cyclic), train = the rest.
 
     Raises:
