@@ -52,6 +52,9 @@ def get_adapt_dps_inputs(wildcards):
         "triplets": rules.distort_dps_triplets.output.triplets,
         "images": rules.distort_dps_triplets.output.images,
         "triplets_run": rules.distort_dps_triplets.output.run,
+        # The distort bank: the adapted metric is also scored on the synthetic set (SRCC vs level).
+        "manifest": rules.distort_references.output.manifest,
+        "bank_images": rules.distort_references.output.images,
     }
     weights = get_adapt_dps_weights()
     if wildcards.encoder in weights:

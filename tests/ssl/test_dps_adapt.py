@@ -190,12 +190,21 @@ def _synthetic_pooled(n: int, seed: int) -> tuple[tuple[dict, dict], torch.Tenso
     return ({"layer1": torch.cat([d_p0, noise[0]], 1)}, {"layer1": torch.cat([d_p1, noise[1]], 1)}), judge
 
 
+@pytest.fixture
+def one_thread():
+    """Steps on pooled differences are tiny ops; on a loaded shared CPU, thread hand-offs dominate them (10x)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def _placeholder_triplets(judge: torch.Tensor) -> Triplets:
     blank = torch.zeros(len(judge), 3, 1, 1)
     return Triplets(blank, blank, blank, judge)
 
 
-def test_adaptation_beats_the_untrained_metric_on_held_out_triplets(encoder) -> None:
+def test_adaptation_beats_the_untrained_metric_on_held_out_triplets(encoder, one_thread) -> None:
     """Train / validation / held-out sets drawn independently; the best epoch is chosen on validation only."""
     (train, h_train), (val, h_val), (test, h_test) = (
         _synthetic_pooled(n, s) for n, s in ((600, 0), (200, 1), (200, 2))
@@ -218,7 +227,7 @@ def test_adaptation_beats_the_untrained_metric_on_held_out_triplets(encoder) -> 
     assert score_pooled(metric, val, h_val) == pytest.approx(selected[0]["val_2afc"])  # the chosen state is kept
 
 
-def test_judge_warmup_and_sync_epochs(encoder) -> None:
+def test_judge_warmup_and_sync_epochs(encoder, one_thread) -> None:
     (train, h_train) = _synthetic_pooled(64, 3)
     metric = PerceptualDistance("lin", encoder, layers=("layer1",))
     history = adapt(

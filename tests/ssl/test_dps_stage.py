@@ -17,13 +17,14 @@ from perceptflow.distortions.dps_bank import DpsSpec, generate_triplets
 from perceptflow.distortions.dps_eval import load_triplets
 from perceptflow.evaluate.comparison import comparison_table
 from perceptflow.models import build_encoder, save_encoder
-from perceptflow.ssl.dps_adapt import score_triplets
+from perceptflow.ssl.dps_adapt import PerceptualDistance, score_triplets
 from perceptflow.ssl.dps_stage import (
     AdaptSpec,
     load_adapted_metric,
     load_pretrained,
     run_adapt_dps,
     split_indices,
+    synthetic_distances,
     triplets_from_frame,
 )
 
@@ -59,6 +60,29 @@ def encoder_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("enc") / "encoder.pt"
     save_encoder(build_encoder("resnet18", seed=0), path, method="random_init", metadata={"seed": 0})
     return path
+
+
+@pytest.fixture(scope="module")
+def bank_manifest(tmp_path_factory) -> Path:
+    """A tiny distort bank: 4 references x Gaussian blur at levels 1..3 (radius 1, 2, 4), as distort writes it."""
+    from PIL import ImageFilter
+
+    root = tmp_path_factory.mktemp("bank")
+    (root / "images").mkdir()
+    rows = []
+    for ref_id, patch in list(_patches(4, seed=5).items()):
+        ref_path = f"images/{ref_id}.png"
+        Image.fromarray(patch).save(root / ref_path)
+        rows.append({"image_id": f"{ref_id}__pristine", "dist_type": "pristine", "level": 0, "path": ref_path})
+        for level, radius in ((1, 1), (2, 2), (3, 4)):
+            path = f"images/{ref_id}__blur__{level}.png"
+            Image.fromarray(patch).filter(ImageFilter.GaussianBlur(radius)).save(root / path)
+            rows.append(
+                {"image_id": f"{ref_id}__blur__{level}", "dist_type": "gaussian_blur", "level": level, "path": path}
+            )
+    table = pd.DataFrame(rows).assign(ref_path=lambda t: [f"images/{i.split('__')[0]}.png" for i in t["image_id"]])
+    table.to_csv(root / "manifest.csv", index=False)
+    return root / "manifest.csv"
 
 
 def test_split_indices_are_disjoint_complete_and_seeded() -> None:
@@ -109,7 +133,7 @@ def test_pretrained_file_errors_name_the_file(tmp_path) -> None:
     assert load_pretrained(weights).arch == "resnet18"  # a local torchvision weights file
 
 
-def test_run_writes_loadable_metric_history_and_scores(tmp_path, triplet_csv, encoder_file) -> None:
+def test_run_writes_loadable_metric_history_and_scores(tmp_path, triplet_csv, encoder_file, bank_manifest) -> None:
     params = {"epochs": 2, "lr": 0.05, "batch_size": 16, "layers": ["layer1", "layer2"], "seed": 0}
     out = {name: tmp_path / name for name in ("metric.pt", "history.csv", "2afc.json")}
     summary = run_adapt_dps(
@@ -121,6 +145,7 @@ def test_run_writes_loadable_metric_history_and_scores(tmp_path, triplet_csv, en
         metric_out=out["metric.pt"],
         history_out=out["history.csv"],
         scores_out=out["2afc.json"],
+        manifest=bank_manifest,
     )
     scores = json.loads(out["2afc.json"].read_text())
     assert scores == json.loads(json.dumps(summary))
@@ -129,6 +154,8 @@ def test_run_writes_loadable_metric_history_and_scores(tmp_path, triplet_csv, en
         assert result["sizes"] == {"train": 36, "val": 12, "test": 12}
         assert 0 <= result["untrained_test"] <= 1 and 0 <= result["adapted_test"] <= 1
         assert result["adapted_val"] >= result["untrained_val"]  # selection keeps the untrained state otherwise
+        assert result["untrained_synthetic_srcc"] > 0.8  # more blur, larger distance to the reference
+        assert -1 <= result["adapted_synthetic_srcc"] <= 1
     history = pd.read_csv(out["history.csv"])
     assert list(history["context"]) == [0, 0, 1, 1]
     assert {"epoch", "bce", "train_2afc", "val_2afc", "selected"} <= set(history.columns)
@@ -184,3 +211,17 @@ def test_rule_is_planned_only_when_enabled(tmp_path) -> None:
     assert "adapt_dps" not in planned_jobs(_plan(tmp_path, None))
     refused = _plan(tmp_path, {"enabled": True}, dps=False)
     assert refused.returncode != 0 and "distort.dps.enabled" in refused.stdout + refused.stderr
+
+
+def test_synthetic_distances_follow_the_level_and_name_a_bad_manifest(tmp_path, encoder_file, bank_manifest) -> None:
+    metric = PerceptualDistance("baseline", load_pretrained(encoder_file), layers=("layer1", "layer2"))
+    table = synthetic_distances(metric, bank_manifest)
+    assert len(table) == 12 and set(table["level"]) == {1, 2, 3}
+    per_ref = table.assign(ref=table["image_id"].str.split("__").str[0]).pivot(
+        index="ref", columns="level", values="distance"
+    )
+    assert (per_ref[3] > per_ref[1]).all()
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"path": ["x.png"]}).to_csv(bad, index=False)
+    with pytest.raises(ValueError, match=r"bad\.csv"):
+        synthetic_distances(metric, bad)

@@ -10,8 +10,9 @@ torchvision weights file (`encoder_from_weights`); nothing is downloaded.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -369,8 +370,26 @@ def score_triplets(metric: PerceptualDistance, triplets: Triplets, batch_size: i
     return score_2afc(torch.cat(d0s).numpy(), torch.cat(d1s).numpy(), triplets.judge.numpy())
 
 
-def _state(*modules: nn.Module) -> list[dict[str, Tensor]]:
-    return [{k: v.detach().clone() for k, v in module.state_dict().items()} for module in modules]
+@contextlib.contextmanager
+def _num_threads(count: int | None) -> Iterator[None]:
+    """Run with ``count`` torch threads (None: unchanged), restoring the previous count afterwards."""
+    previous = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _state(metric: PerceptualDistance, judge: JudgeNet) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """Copies of what training changes: the judge, the 1x1 weights, and the backbone unless it is frozen."""
+    state = metric.state_dict()
+    if metric.frozen_backbone:
+        state = {k: v for k, v in state.items() if not k.startswith("backbone.")}
+    return {k: v.detach().clone() for k, v in state.items()}, {
+        k: v.detach().clone() for k, v in judge.state_dict().items()
+    }
 
 
 def adapt(
@@ -467,7 +486,9 @@ def adapt(
     metric.train()
     judge.train()
     devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    # Steps on pooled differences are tiny ops: on CPU, thread hand-offs dominate them (10x on a loaded machine).
+    single = cache is not None and device.type == "cpu"
+    with torch.random.fork_rng(devices=devices), _num_threads(1 if single else None):
         torch.manual_seed(seed)
         for epoch in range(epochs):
             step_lr = lr * (1.0 - max(0, epoch - (epochs - decay_epochs)) / decay_epochs) if decay_epochs else lr
@@ -522,7 +543,7 @@ def adapt(
                     best_score, best_state, best_epoch = row["val_2afc"], _state(metric, judge), epoch
             history.append(row)
     if best_state is not None:
-        metric.load_state_dict(best_state[0])
+        metric.load_state_dict(best_state[0], strict=not metric.frozen_backbone)
         judge.load_state_dict(best_state[1])
         for row in history:
             row["selected"] = float(row["epoch"] == best_epoch)

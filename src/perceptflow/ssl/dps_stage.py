@@ -22,6 +22,7 @@ import torch
 
 from perceptflow.data.images import load_rgb
 from perceptflow.distortions.dps_eval import load_triplets
+from perceptflow.evaluate.correlation import srcc
 from perceptflow.models import Encoder, build_encoder, load_encoder
 from perceptflow.ssl.dps_adapt import (
     DEFAULT_LAYERS,
@@ -61,6 +62,7 @@ class AdaptSpec:
     fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
     split_by: str = "triplet"
     seed: int = 0
+    synthetic: bool = True
 
     def __post_init__(self) -> None:
         for key in ("epochs", "batch_size"):
@@ -218,6 +220,48 @@ def adapt_context(
     return metric, judge, result
 
 
+def synthetic_distances(metric: PerceptualDistance, manifest: PathLikeStr, *, batch_size: int = 32) -> pd.DataFrame:
+    """The metric's distance between every distorted image of the bank's manifest and its reference (full size).
+
+    Returns the manifest's non-pristine rows (``image_id``, ``dist_type``, ``level``) with a ``distance`` column.
+
+    Raises:
+        ValueError: the manifest lacks columns or has no distorted rows (naming the file).
+    """
+    manifest = Path(manifest)
+    frame = pd.read_csv(manifest)
+    missing = [c for c in ("image_id", "dist_type", "level", "path", "ref_path") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{manifest}: missing column(s) {missing}")
+    rows = frame[frame["dist_type"] != "pristine"].reset_index(drop=True)
+    if rows.empty:
+        raise ValueError(f"{manifest}: no distorted rows to score")
+    device = next(metric.parameters()).device
+    metric.eval()
+    refs: dict[str, torch.Tensor] = {}
+    distances: list[float] = []
+
+    def tensor(path: str) -> torch.Tensor:
+        return torch.from_numpy(load_rgb(manifest.parent / path)).permute(2, 0, 1).float().div(255.0)
+
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            part = rows.iloc[start : start + batch_size]
+            for ref in part["ref_path"]:
+                if ref not in refs:
+                    refs[ref] = tensor(ref)
+            ref = torch.stack([refs[r] for r in part["ref_path"]]).to(device)
+            dist = torch.stack([tensor(d) for d in part["path"]]).to(device)
+            distances += metric(ref, dist).cpu().tolist()
+    return rows[["image_id", "dist_type", "level"]].assign(distance=distances)
+
+
+def synthetic_srcc(metric: PerceptualDistance, manifest: PathLikeStr) -> float:
+    """SRCC between the metric's distance to the reference and the distortion level (both higher = worse)."""
+    table = synthetic_distances(metric, manifest)
+    return srcc(table["distance"], table["level"])
+
+
 def run_adapt_dps(
     triplets_csv: PathLikeStr,
     encoder_path: PathLikeStr,
@@ -228,13 +272,15 @@ def run_adapt_dps(
     metric_out: PathLikeStr,
     history_out: PathLikeStr,
     scores_out: PathLikeStr,
+    manifest: PathLikeStr | None = None,
     device: torch.device | None = None,
 ) -> dict[str, Any]:
     """The ``adapt_dps`` rule: adapt ``variant`` over ``encoder_path`` for every context of ``triplets_csv``.
 
     Writes ``metric_out`` (weights, `load_adapted_metric`), ``history_out`` (one row per context and epoch) and
     ``scores_out`` (JSON: untrained vs adapted 2AFC per context on held-out and validation triplets, split sizes);
-    returns the JSON's content.
+    returns the JSON's content. With ``manifest`` (the distort bank), each context's adapted metric and the
+    untrained one are also scored on the synthetic set: SRCC of the distance to the reference vs the level.
     """
     check_variant(variant)
     spec = AdaptSpec.from_config(params)
@@ -243,6 +289,13 @@ def run_adapt_dps(
         raise ValueError(f"{triplets_csv}: adapt_dps.split_by: reference needs a 'ref_id' column")
     encoder = load_pretrained(encoder_path)
     device = device or torch.device("cpu")
+    if not spec.synthetic:
+        manifest = None
+    untrained_synthetic = None
+    if manifest is not None:
+        baseline = PerceptualDistance("baseline", encoder, layers=spec.layers).to(device)
+        untrained_synthetic = synthetic_srcc(baseline, manifest)
+        del baseline
     contexts: dict[str, Any] = {}
     states: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
@@ -261,6 +314,9 @@ def run_adapt_dps(
             "test_triplet_ids": list(frame["triplet_id"].iloc[index["test"]]),
             **{k: v for k, v in result.items() if k != "history"},
         }
+        if manifest is not None:
+            contexts[key]["untrained_synthetic_srcc"] = untrained_synthetic
+            contexts[key]["adapted_synthetic_srcc"] = synthetic_srcc(metric, manifest)
         states[key] = {"ranking": ranking, "metric": _trained_state(metric), "judge": judge.state_dict()}
         rows += [{"context": int(context), **row} for row in result["history"]]
         log.info(
@@ -349,5 +405,7 @@ __all__ = [
     "load_pretrained",
     "run_adapt_dps",
     "split_indices",
+    "synthetic_distances",
+    "synthetic_srcc",
     "triplets_from_frame",
 ]
