@@ -161,15 +161,19 @@ class MixupMethod(SSLMethod):
         )
 
 
-def _augmentation(crop_size: int, scale: tuple[float, float]) -> v2.Compose:
-    return v2.Compose([v2.RandomResizedCrop(crop_size, scale=scale, antialias=True), v2.RandomHorizontalFlip()])
+def _augmentation(crop_size: int, scale: tuple[float, float], *, photo: bool) -> v2.Compose:
+    steps: list[nn.Module] = [v2.RandomResizedCrop(crop_size, scale=scale, antialias=True), v2.RandomHorizontalFlip()]
+    if photo:  # unseen photos generalise only when colour and brightness are no shortcut to alpha
+        steps += [v2.RandomApply([v2.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8), v2.RandomGrayscale(p=0.3)]
+    return v2.Compose(steps)
 
 
 class MixupPairs(Dataset[tuple[Tensor, Tensor, Tensor]]):
     """``(target, other, alpha)`` items: a random target image, the indexed photo and a transparency.
 
     Both images get a random resized crop to (3, crop, crop) uint8 (area share `CROP_SCALE` of a photo,
-    `TARGET_CROP_SCALE` of a target, which is gray and replicated to 3 channels) and a horizontal flip;
+    `TARGET_CROP_SCALE` of a target, which is gray and replicated to 3 channels) and a horizontal flip; photos
+    also get SimCLR's colour jitter (p 0.8) and grayscale (p 0.3), so colour is no shortcut to the transparency;
     ``alpha`` is a float32 scalar drawn uniformly from ``alpha_range``. Index with an ``(index, seed)`` pair
     from `perceptflow.ssl.views.SeededSampler` (a plain index is its own seed): the torch RNG is forked and
     seeded per item, so an item depends on its key alone.
@@ -190,8 +194,8 @@ class MixupPairs(Dataset[tuple[Tensor, Tensor, Tensor]]):
         self.photos = [Path(path) for path in photos]
         self.targets = [torch.from_numpy(np.ascontiguousarray(image)) for image in targets]
         self.alpha_range = alpha_range
-        self.augment_photo = _augmentation(crop_size, CROP_SCALE)
-        self.augment_target = _augmentation(crop_size, TARGET_CROP_SCALE)
+        self.augment_photo = _augmentation(crop_size, CROP_SCALE, photo=True)
+        self.augment_target = _augmentation(crop_size, TARGET_CROP_SCALE, photo=False)
 
     def __len__(self) -> int:
         return len(self.photos)
