@@ -12,7 +12,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# `--configfile X` replaces the embedded demo rather than merging into it, so a medical-only or LIVE config never
+# drags the 2D demo's sections along; with no --configfile the demo (config.yaml) runs, `--config k=v` on top.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 # One id for this workflow execution, tagged on every MLflow run. Set before `envvars:` so cluster jobs inherit it;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 import zarr
-from workflow_support import WorkflowRun, planned_jobs, run_snakemake, tiny_config
+from workflow_support import ROOT, WorkflowRun, planned_jobs, run_snakemake, tiny_config
 
 pytestmark = pytest.mark.slow
 
@@ -130,3 +131,13 @@ def test_a_3d_dataset_without_a_volumes_section_is_refused(tmp_path: Path) -> No
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "datasets ['bank'] are 3D (volumes) but the config has no `volumes:` section" in output
+
+
+def test_a_configfile_replaces_the_embedded_demo(tmp_path: Path) -> None:
+    """With the demo's config.yaml in the working directory, `--configfile medical-only.yaml` plans no 2D rule."""
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    path = tmp_path / "medical-only.yaml"
+    path.write_text(yaml.safe_dump(tiny_volume_config()))
+    jobs = planned_jobs(run_snakemake(tmp_path, path, "-n"))
+    assert jobs["train_volume_encoder"] == len(METHODS)
+    assert not {"distort_references", "train_encoder", "extract_features"} & set(jobs)
