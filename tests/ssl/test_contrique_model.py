@@ -75,7 +75,7 @@ def test_build__uses_config_and_seed() -> None:
 
 
 def test_registry__names_match_and_descriptions_are_one_line() -> None:
-    assert list(METHODS) == ["contrique", "simclr"]
+    assert list(METHODS) == ["contrique", "simclr", "mixup"]
     for name, spec in METHODS.items():
         assert spec.name == name
         assert spec.description and "\n" not in spec.description
