@@ -17,9 +17,7 @@ def rated(tmp_path: Path) -> Path:
     for name in ("a.png", "b.png", "r.png"):
         Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / name)
     csv = tmp_path / "scores.csv"
-    pd.DataFrame({"dist": ["a.png", "b.png"], "ref": ["r.png", "r.png"], "mos": [3.5, 1.0]}).to_csv(
-        csv, index=False
-    )
+    pd.DataFrame({"dist": ["a.png", "b.png"], "ref": ["r.png", "r.png"], "mos": [3.5, 1.0]}).to_csv(csv, index=False)
     return csv
 
 

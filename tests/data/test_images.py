@@ -44,9 +44,7 @@ def test_non_rgb_images_are_converted_with_a_note(
 
 def test_palette_image_is_converted(tmp_path: Path) -> None:
     path = tmp_path / "palette.png"
-    Image.fromarray(np.full((5, 5, 3), (200, 10, 10), np.uint8)).convert(
-        "P", palette=Image.Palette.ADAPTIVE
-    ).save(path)
+    Image.fromarray(np.full((5, 5, 3), (200, 10, 10), np.uint8)).convert("P", palette=Image.Palette.ADAPTIVE).save(path)
     assert tuple(load_rgb(path)[0, 0]) == (200, 10, 10)
 
 

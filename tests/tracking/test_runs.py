@@ -97,9 +97,7 @@ def test_stage_and_rule_names_are_checked(settings: TrackingSettings, tmp_path: 
 
 def test_disabled_tracking_still_writes_the_run_file(tmp_path: Path) -> None:
     settings = TrackingSettings(enabled=False)
-    with stage_run(
-        stage="report", rule="report_summary", run_file=tmp_path / "run.json", settings=settings
-    ) as run:
+    with stage_run(stage="report", rule="report_summary", run_file=tmp_path / "run.json", settings=settings) as run:
         run.log_metrics({"x": 1.0})
     assert json.loads((tmp_path / "run.json").read_text())["run_id"] is None
     assert init_tracking(settings) is None

@@ -18,6 +18,4 @@ def workflow_run(tmp_path_factory: pytest.TempPathFactory) -> WorkflowRun:
     config_path.write_text(yaml.safe_dump(config))
     start = time.perf_counter()
     result = run_snakemake(workdir, config_path, "--cores", "2")
-    return WorkflowRun(
-        workdir, config_path, config, time.perf_counter() - start, result.stdout + result.stderr
-    )
+    return WorkflowRun(workdir, config_path, config, time.perf_counter() - start, result.stdout + result.stderr)

@@ -63,9 +63,7 @@ def center_crop_resize(image: ImageArray, *, size: int, resize: int | None, sour
         height, width = image.shape[:2]
         scale = resize / min(height, width)
         new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        image = np.asarray(
-            Image.fromarray(image).resize(new_size, Image.Resampling.BICUBIC, reducing_gap=None)
-        )
+        image = np.asarray(Image.fromarray(image).resize(new_size, Image.Resampling.BICUBIC, reducing_gap=None))
     height, width = image.shape[:2]
     if height < size or width < size:
         raise ImageReadError(

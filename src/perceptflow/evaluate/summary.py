@@ -25,9 +25,7 @@ ZERO_SHOT_KEYS = ("srcc", "krcc", "plcc", "plcc_logistic", "n")
 _MIN_TYPE_ROWS = 3
 
 
-def summarize_nr(
-    result_predictions: pd.DataFrame, *, subset: str = "test", types: pd.Series | None = None
-) -> dict:
+def summarize_nr(result_predictions: pd.DataFrame, *, subset: str = "test", types: pd.Series | None = None) -> dict:
     """Correlation metrics of ridge predictions per split, aggregated over splits.
 
     Args:
@@ -111,10 +109,7 @@ def summarize_zero_shot(
         if labels.shape != s.shape:
             raise ValueError(f"types must have shape {s.shape} like scores, got {labels.shape}")
         frame = pd.concat(
-            [
-                pd.DataFrame({"split": i, "row": rows, "target": t[rows], "prediction": s[rows]})
-                for i, rows in parts
-            ],
+            [pd.DataFrame({"split": i, "row": rows, "target": t[rows], "prediction": s[rows]}) for i, rows in parts],
             ignore_index=True,
         )
         summary.update(srcc_per_type(frame, pd.Series(labels)))

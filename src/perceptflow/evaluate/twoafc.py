@@ -29,8 +29,7 @@ def score_2afc(d0: npt.ArrayLike, d1: npt.ArrayLike, judge: npt.ArrayLike) -> fl
     a, b, h = (np.asarray(v, dtype=np.float64) for v in (d0, d1, judge))
     if not (a.ndim == 1 and a.shape == b.shape == h.shape) or a.size == 0:
         raise ValueError(
-            f"score_2afc: d0, d1, judge must be non-empty 1-D of one length, got "
-            f"{a.shape}, {b.shape}, {h.shape}"
+            f"score_2afc: d0, d1, judge must be non-empty 1-D of one length, got {a.shape}, {b.shape}, {h.shape}"
         )
     if np.isnan(a).any() or np.isnan(b).any():
         raise ValueError("score_2afc: d0 or d1 contains NaN")
@@ -56,9 +55,7 @@ def jnd_map(distances: npt.ArrayLike, same: npt.ArrayLike) -> float:
     """
     d, s = np.asarray(distances, dtype=np.float64), np.asarray(same, dtype=np.float64)
     if not (d.ndim == 1 and d.shape == s.shape) or d.size == 0:
-        raise ValueError(
-            f"jnd_map: distances and same must be non-empty 1-D of one length, got {d.shape}, {s.shape}"
-        )
+        raise ValueError(f"jnd_map: distances and same must be non-empty 1-D of one length, got {d.shape}, {s.shape}")
     if np.isnan(d).any():
         raise ValueError("jnd_map: distances contain NaN")
     if not np.all((s >= 0) & (s <= 1)) or s.sum() == 0:

@@ -93,9 +93,7 @@ def fit_ridge_on_splits(
 def _validation_srcc(x: np.ndarray, y: np.ndarray, split: Split, grid: list[float]) -> dict[float, float]:
     """Val SRCC per alpha. One SVD serves every alpha: sklearn's Ridge fits one alpha per target column."""
     if split.val.size < 2:
-        log.warning(
-            "split %d has %d validation rows: SRCC undefined, largest alpha used", split.index, split.val.size
-        )
+        log.warning("split %d has %d validation rows: SRCC undefined, largest alpha used", split.index, split.val.size)
         return dict.fromkeys(grid, math.nan)
     tiled = np.repeat(y[split.train, None], len(grid), axis=1)
     model = Ridge(alpha=np.asarray(grid), solver="svd").fit(x[split.train], tiled)

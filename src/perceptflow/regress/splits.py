@@ -121,9 +121,7 @@ def splits_to_json(splits: Sequence[Split], groups: Sequence[str], path: PathLik
         for name in SUBSETS:
             rows = split.subset(name)
             if rows.size and rows.max() >= len(labels):
-                raise ValueError(
-                    f"split {split.index} {name} row {rows.max()} is out of range for {len(labels)} rows"
-                )
+                raise ValueError(f"split {split.index} {name} row {rows.max()} is out of range for {len(labels)} rows")
             record[name] = {"rows": rows.tolist(), "groups": sorted(set(labels[rows].tolist()))}
         records.append(record)
     payload = {"n_rows": len(labels), "subsets": list(SUBSETS), "splits": records}
