@@ -72,5 +72,72 @@ def get_volume_checkpoint_dir(wildcards):
 
 
 def get_volume_extra_outputs():
-    """Optional 3D outputs that no other rule consumes (the gallery); none without a `volumes:` section."""
+    """Optional 3D outputs that nothing downstream consumes (the gallery); none without a volumes section."""
     return ["results/volumes/distort/gallery.png"] if "volumes" in config else []
+
+
+# Helpers of the 3D features and evaluation rules (rules/extract_volumes.smk, rules/evaluate_volumes.smk).
+
+#: The 3D evaluation also scores NRMSE, PSNR and 3D SSIM, which live in the distortions package.
+STAGE_PACKAGES["evaluate_volumes"] = ("evaluate", "regress", "features", "data", "distortions")
+
+
+def get_volume_encoders():
+    """3D encoders whose features are extracted: every 3D method plus the random-init baseline."""
+    return [*volume_methods(), RANDOM_INIT] if volume_methods() else []
+
+
+def get_volume_dataset_spec(wildcards):
+    return dict(config["datasets"][wildcards.vdataset])
+
+
+def get_volume_dataset_inputs(wildcards):
+    """The volume bank's manifest and run for `synthetic_volumes`, the user's CSV for a rated 3D dataset."""
+    spec = config["datasets"][wildcards.vdataset]
+    if spec["kind"] == "synthetic_volumes":
+        return {"manifest": rules.distort_volumes.output.manifest, "distort_run": rules.distort_volumes.output.run}
+    return {"manifest": spec["path"]}
+
+
+def get_volume_preprocess_params(wildcards):
+    """`volumes.preprocess` for a rated (csv) dataset, read with it; nothing for the bank's (already on the grid)."""
+    if config["datasets"][wildcards.vdataset]["kind"] == "synthetic_volumes":
+        return {}
+    return dict(get_volumes_section().get("preprocess") or {})
+
+
+def get_volume_extract_params():
+    """`volumes.extract` (window, stride, batch_size; the schema fills the defaults)."""
+    return dict(get_volumes_section().get("extract") or {})
+
+
+def get_volume_evaluate_params():
+    """`volumes.evaluate` (fr_distance, alphas; the schema fills the defaults)."""
+    return dict(get_volumes_section().get("evaluate") or {})
+
+
+def get_volume_final_outputs():
+    """metrics.json of every 3D method on every 3D dataset (nothing without a `volumes:` section)."""
+    if "volumes" not in config:
+        if get_volume_datasets():
+            raise ValueError(
+                f"config: datasets {get_volume_datasets()} are 3D (volumes) but the config has no `volumes:` section"
+            )
+        return []
+    return expand(
+        "results/volumes/evaluate/{vmethod}/{vdataset}/metrics.json",
+        vmethod=volume_methods(),
+        vdataset=get_volume_datasets(),
+    )
+
+
+def get_volume_report_inputs(kind):
+    """The 3D metrics (or their run files) that join the report's comparison table."""
+    name = "metrics.json" if kind == "metrics" else "mlflow_run.json"
+    return [path.replace("metrics.json", name) for path in get_volume_final_outputs()]
+
+
+wildcard_constraints:
+    vmethod="|".join(volume_methods()),
+    vencoder="|".join(get_volume_encoders()),
+    vdataset="|".join(get_volume_datasets()),
