@@ -81,19 +81,27 @@ def save_encoder(encoder: Encoder, path: PathLikeStr, *, method: str, metadata: 
     atomic_torch_save(payload, path)
 
 
-def _read_payload(path: Path, map_location: Any) -> dict:
+def read_payload(path: Path, map_location: Any, *, expected_format: str, keys: tuple[str, ...], kind: str) -> dict:
+    """A ``torch.load(weights_only=True)`` payload of ``expected_format`` holding ``keys``; errors name the file and
+    call it a perceptflow ``kind`` (``"encoder"``, ``"volume encoder"``)."""
     if not path.is_file():
-        raise FileNotFoundError(f"encoder file not found: {path}")
+        raise FileNotFoundError(f"{kind} file not found: {path}")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch.load raises many types on foreign or damaged files
-        raise EncoderFileError(f"{path} is not a perceptflow encoder file (cannot be loaded: {error})") from error
+        raise EncoderFileError(f"{path} is not a perceptflow {kind} file (cannot be loaded: {error})") from error
     found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-    if found != ENCODER_FORMAT:
-        raise EncoderFileError(f"{path} is not a perceptflow encoder: format is {found!r}, expected {ENCODER_FORMAT!r}")
-    missing = [key for key in ("arch", "feature_dim", "method", "metadata", "state_dict") if key not in payload]
+    if found != expected_format:
+        raise EncoderFileError(f"{path} is not a perceptflow {kind}: format is {found!r}, expected {expected_format!r}")
+    missing = [key for key in keys if key not in payload]
     if missing:
-        raise EncoderFileError(f"{path} is a damaged perceptflow encoder: keys {missing} are missing")
+        raise EncoderFileError(f"{path} is a damaged perceptflow {kind}: keys {missing} are missing")
+    return payload
+
+
+def _read_payload(path: Path, map_location: Any) -> dict:
+    keys = ("arch", "feature_dim", "method", "metadata", "state_dict")
+    payload = read_payload(path, map_location, expected_format=ENCODER_FORMAT, keys=keys, kind="encoder")
     if payload["arch"] not in ARCHS:
         raise EncoderFileError(f"{path}: unknown arch {payload['arch']!r}; supported: {', '.join(ARCHS)}")
     return payload

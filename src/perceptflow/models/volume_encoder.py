@@ -13,7 +13,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from perceptflow.models.checkpoint import EncoderFileError, _check_plain, _state_dict_problems, atomic_torch_save
+from perceptflow.models.checkpoint import (
+    EncoderFileError,
+    _check_plain,
+    _state_dict_problems,
+    atomic_torch_save,
+    read_payload,
+)
 from perceptflow.models.unet3d import SMALL_WIDTHS, UNet3D
 from perceptflow.types import PathLikeStr
 
@@ -76,20 +82,7 @@ def save_volume_encoder(
 
 
 def _read_payload(path: Path, map_location: Any) -> dict:
-    if not path.is_file():
-        raise FileNotFoundError(f"volume encoder file not found: {path}")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # torch.load raises many types on foreign or damaged files
-        raise EncoderFileError(f"{path} is not a perceptflow volume encoder (cannot be loaded: {error})") from error
-    found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-    if found != VOLUME_ENCODER_FORMAT:
-        raise EncoderFileError(
-            f"{path} is not a perceptflow volume encoder: format is {found!r}, expected {VOLUME_ENCODER_FORMAT!r}"
-        )
-    missing = [key for key in _KEYS if key not in payload]
-    if missing:
-        raise EncoderFileError(f"{path} is a damaged perceptflow volume encoder: keys {missing} are missing")
+    payload = read_payload(path, map_location, expected_format=VOLUME_ENCODER_FORMAT, keys=_KEYS, kind="volume encoder")
     widths = payload["widths"]
     if not isinstance(widths, list | tuple) or len(widths) < 2 or not all(isinstance(w, int) and w > 0 for w in widths):
         raise EncoderFileError(f"{path}: widths {widths!r} are not a list of at least two positive integers")
