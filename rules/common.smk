@@ -7,9 +7,11 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from perceptflow.data.volume_datasets import is_volume_dataset
+from perceptflow.ssl.method_params import check_overrides, resolve_method_params
 
 
 validate(config, schema="../workflow/schemas/config.schema.yaml")
+check_overrides(config["train"])
 
 #: Library subpackages whose code each stage runs; their source hash is a param, so editing them reruns the stage.
 STAGE_PACKAGES = {
@@ -90,9 +92,9 @@ def get_reference_files(wildcards):
 
 
 def get_train_params(wildcards):
-    """The `train` section minus what only other rules use (`methods`, `random_init_seed`)."""
-    skip = {"methods", "random_init_seed"}
-    return {k: v for k, v in config["train"].items() if k not in skip}
+    """The settings this method trains with: the shared `train` keys, its own section (`mixup`) and
+    `train.overrides.<method>`; another method's override or section never reruns it."""
+    return resolve_method_params(config["train"], wildcards.method, validate=False)
 
 
 def get_random_init_params(wildcards):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 import zarr
-from workflow_support import ROOT, TINY_METHODS, WorkflowRun, planned_jobs
+from workflow_support import ROOT, TINY_METHODS, WorkflowRun, planned_jobs, planned_wildcards
 
 pytestmark = pytest.mark.slow
 
@@ -190,6 +190,43 @@ def test_library_code_change_reruns_its_stage_and_dependents(workflow_run: Workf
     jobs = planned_jobs(workflow_run.snakemake("-n", env={"PYTHONPATH": str(copy_root)}))
     assert {"regress_splits", "regress_ridge", "evaluate_metrics", "report_summary"} <= set(jobs)
     assert not {"distort_references", "train_encoder", "extract_features"} & set(jobs)
+
+
+def test_method_override_reaches_only_that_methods_run(workflow_run: WorkflowRun) -> None:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{workflow_run.workdir / 'results/mlflow.db'}")
+    params = {}
+    for method in ("contrique", "simclr"):
+        run = json.loads((workflow_run.workdir / f"results/train/{method}/mlflow_run.json").read_text())
+        params[method] = client.get_run(run["run_id"]).data.params
+    assert params["simclr"]["train.temperature"] == "0.2"
+    assert params["contrique"].get("train.temperature") != "0.2"
+    assert params["contrique"]["train.lr"] == params["simclr"]["train.lr"] == "0.6"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"overrides": {"mixup": {"lr": 0.1}}}, id="override-lr"),
+        pytest.param({"mixup": {"transparency_weight": 5.0}}, id="mixup-section"),
+    ],
+)
+def test_one_methods_settings_rerun_only_that_method(workflow_run: WorkflowRun, change: dict) -> None:
+    config = copy.deepcopy(workflow_run.config)
+    config["train"].update(change)
+    result = workflow_run.snakemake("-n", config=config)
+    assert planned_wildcards(result, "train_encoder") == ["method=mixup"]
+    assert "train_random_init" not in planned_jobs(result)
+
+
+def test_schema_refuses_a_per_method_architecture(workflow_run: WorkflowRun) -> None:
+    config = copy.deepcopy(workflow_run.config)
+    config["train"]["overrides"] = {"mixup": {"arch": "resnet50"}}
+    result = workflow_run.snakemake("-n", config=config, check=False)
+    assert result.returncode != 0
+    assert "'arch' was unexpected" in result.stdout + result.stderr
+    assert "overrides" in result.stdout + result.stderr
 
 
 def test_schema_rejects_a_misspelled_key_naming_it(workflow_run: WorkflowRun) -> None:

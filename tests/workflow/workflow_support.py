@@ -47,6 +47,7 @@ def tiny_config(live_csv: Path | None) -> dict:
             "batch_size": 16,
             "lr": 0.6,  # CONTRIQUE's; on these 12 steps the loss falls clearly (9.97 -> 8.50)
             "crop_size": 48,
+            "overrides": {"simclr": {"temperature": 0.2}},  # reaches simclr's rule and MLflow run only
         },
         "extract": {"batch_size": 32},
         "regress": {"n_splits": 3, "alphas": [0.1, 1.0, 10.0], "seed": 0},
@@ -110,3 +111,13 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
             break
         jobs[parts[0]] = int(parts[1])
     return jobs
+
+
+def planned_wildcards(result: subprocess.CompletedProcess, rule: str) -> list[str]:
+    """The ``wildcards:`` line of every planned job of ``rule`` in a dry run's output, e.g. ``method=mixup``."""
+    text = result.stdout + result.stderr
+    found = []
+    for block in text.split(f"rule {rule}:")[1:]:
+        lines = block.split("\n\n", 1)[0].splitlines()
+        found += [line.split("wildcards:", 1)[1].strip() for line in lines if "wildcards:" in line]
+    return found

@@ -8,8 +8,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from perceptflow.models.encoder import ARCHS
-
 #: Target domains of Mix-up SSL: slices of the bundled MRI volumes, or a folder of images.
 MIXUP_TARGETS = ("mri_demo", "folder")
 
@@ -129,6 +127,8 @@ class TrainConfig:
     mixup: MixupConfig | None = None
 
     def __post_init__(self) -> None:
+        from perceptflow.models.encoder import ARCHS  # here, not at the top: reading configs needs no torch
+
         if self.arch not in ARCHS:
             _fail("arch", f"one of {', '.join(ARCHS)}", self.arch)
         for key, minimum in (
