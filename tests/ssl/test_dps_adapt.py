@@ -161,6 +161,62 @@ def test_adapt_lr_decay_and_sync_loss(encoder, triplets) -> None:
         adapt(metric, JudgeNet(), triplets, epochs=0)
 
 
+def _groups(optimiser: torch.optim.Optimizer) -> list[tuple[float, set[int]]]:
+    """(lr, parameter ids) per parameter group, highest lr first."""
+    groups = [(group["lr"], {id(p) for p in group["params"]}) for group in optimiser.param_groups]
+    return sorted(groups, key=lambda group: -group[0])
+
+
+def test_backbone_trains_in_its_own_parameter_group_at_backbone_lr(encoder, triplets, monkeypatch) -> None:
+    """tune: the trunk in a group at backbone_lr, the 1x1 weights at lr; the decay scales both; lin unchanged."""
+    created: list[torch.optim.Adam] = []
+    real_adam = torch.optim.Adam
+
+    def recording_adam(*args, **kwargs):
+        created.append(real_adam(*args, **kwargs))
+        return created[-1]
+
+    monkeypatch.setattr(torch.optim, "Adam", recording_adam)
+    metric = PerceptualDistance("tune", encoder, layers=LAYERS)
+    backbone = {id(p) for p in metric.backbone.parameters()}
+    lins = {id(p) for p in metric.lins.parameters()}
+    history = adapt(
+        metric, JudgeNet(), triplets.subset(slice(0, 8)), epochs=3, lr=0.1, backbone_lr=1e-4, batch_size=8,
+        decay_epochs=2,
+    )  # fmt: skip
+    judge_optimiser, metric_optimiser = created
+    assert all(group["lr"] == pytest.approx(0.05) for group in judge_optimiser.param_groups)
+    (weights_lr, weights_ids), (trunk_lr, trunk_ids) = _groups(metric_optimiser)  # exactly two groups
+    assert weights_ids == lins and weights_lr == pytest.approx(0.05)  # lr 0.1, halved by the decay
+    assert trunk_ids == backbone and trunk_lr == pytest.approx(5e-5)  # backbone_lr 1e-4, halved too
+    assert [row["lr"] for row in history] == pytest.approx([0.1, 0.1, 0.05])
+    assert [row["backbone_lr"] for row in history] == pytest.approx([1e-4, 1e-4, 5e-5])
+
+    created.clear()
+    lin_history = adapt(PerceptualDistance("lin", encoder, layers=LAYERS), JudgeNet(), triplets, 1, backbone_lr=1e-4)
+    assert len(created[1].param_groups) == 1 and "backbone_lr" not in lin_history[0]
+
+
+def test_backbone_lr_sets_the_size_of_the_first_trunk_update(encoder, triplets) -> None:
+    """Adam's first step moves every parameter with a gradient by about its group's lr: the trunk by backbone_lr."""
+    small = triplets.subset(slice(0, 8))
+    for backbone_lr in (1e-5, 1e-3):
+        metric = PerceptualDistance("tune", encoder, layers=LAYERS, dropout=0.0)
+        before = metric.backbone.trunk.conv1.weight.detach().clone()
+        adapt(metric, JudgeNet(), small, epochs=1, lr=0.1, backbone_lr=backbone_lr, batch_size=8)
+        step = (metric.backbone.trunk.conv1.weight.detach() - before).abs().max()
+        assert backbone_lr * 0.5 < step < backbone_lr * 1.5, backbone_lr
+        assert torch.all(torch.cat([lin[1].weight.flatten() for lin in metric.lins.values()]) != 1.0)  # lr 0.1 moved
+    default = PerceptualDistance("tune", encoder, layers=LAYERS)
+    before = default.backbone.trunk.conv1.weight.detach().clone()
+    adapt(default, JudgeNet(), small, epochs=1, lr=2e-3, batch_size=8)  # backbone_lr None: same as lr
+    step = (default.backbone.trunk.conv1.weight.detach() - before).abs().max()
+    assert 1e-3 < step < 3e-3
+    for bad in (0.0, -1e-4):
+        with pytest.raises(ValueError, match="backbone_lr"):
+            adapt(default, JudgeNet(), small, epochs=1, backbone_lr=bad)
+
+
 def test_encoder_from_local_weights_file(tmp_path, encoder) -> None:
     import torchvision
 

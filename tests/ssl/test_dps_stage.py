@@ -109,11 +109,14 @@ def test_split_by_reference_keeps_each_reference_in_one_split() -> None:
 
 def test_spec_errors_name_the_config_key() -> None:
     assert AdaptSpec.from_config({"enabled": True, "variants": ["lin"], "lr": 0.1, "layers": ["layer1"]}).lr == 0.1
+    assert AdaptSpec().backbone_lr == 1e-4 and AdaptSpec.from_config({"backbone_lr": 1e-3}).backbone_lr == 1e-3
     for section, key in (
         ({"epochs": 0}, "adapt_dps.epochs"),
         ({"fractions": [0.5, 0.5, 0.5]}, "adapt_dps.fractions"),
         ({"split_by": "image"}, "adapt_dps.split_by"),
         ({"lr": 0}, "adapt_dps.lr"),
+        ({"backbone_lr": 0}, "adapt_dps.backbone_lr"),
+        ({"backbone_lr": -1e-4}, "adapt_dps.backbone_lr"),
     ):
         with pytest.raises(ValueError, match=key):
             AdaptSpec.from_config(section)

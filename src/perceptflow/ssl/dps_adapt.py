@@ -399,6 +399,7 @@ def adapt(
     epochs: int,
     *,
     lr: float = 1e-3,
+    backbone_lr: float | None = None,
     betas: tuple[float, float] = (0.5, 0.999),
     batch_size: int = 1024,
     seed: int = 0,
@@ -414,7 +415,9 @@ def adapt(
 
     While a batch's 2AFC is <= 0.5 (DPS's default sync mode) the sync loss ``10 * BCE(sigmoid(d0 - d1), h)`` is
     added. The 1x1 weights are clamped >= 0 after each step. The learning rate is constant, then decays linearly
-    over the last ``decay_epochs`` epochs (LPIPS schedule; DPS uses 10 epochs with 5 decaying). The global RNG
+    over the last ``decay_epochs`` epochs (LPIPS schedule; DPS uses 10 epochs with 5 decaying), every parameter
+    group by the same factor. The judge and the 1x1 weights train at ``lr``, a trainable backbone (``tune``,
+    ``scratch``) in its own Adam parameter group at ``backbone_lr``. The global RNG
     is left untouched: shuffling and dropout draw from ``seed``. With a frozen backbone (``baseline``, ``lin``)
     each triplet's pooled layer differences are computed once (`pooled_triplets`) and training runs on them.
 
@@ -427,7 +430,10 @@ def adapt(
         judge: the judge network (trained alongside).
         triplets: the training triplets.
         epochs: passes over ``triplets``.
-        lr, betas: Adam settings (DPS: 1e-3, (0.5, 0.999)).
+        lr, betas: Adam settings of the judge and the 1x1 weights (DPS: 1e-3, (0.5, 0.999)).
+        backbone_lr: Adam learning rate of the backbone when it trains (``tune``, ``scratch``); None: ``lr``
+            (DPS's single rate). The 1x1 weights start at 1 and want a large ``lr`` (0.1 for ``lin``), far too
+            large for a ResNet trunk under Adam, hence a separate rate (``adapt_dps.backbone_lr``: 1e-4).
         batch_size: triplets per step (DPS: 1024).
         seed: seeds shuffling and dropout.
         sync_loss: whether to add the sync loss while a batch's 2AFC is <= 0.5 (DPS's default mode).
@@ -444,8 +450,12 @@ def adapt(
 
     Returns:
         One dict per epoch: ``epoch``, ``loss``, ``bce`` (judge BCE), ``sync_fraction`` (share of steps with the
-        sync loss on), ``train_2afc`` (on the batches as trained), ``lr``; with ``validation`` also ``val_2afc``
-        and ``selected`` (1.0 for the epoch whose state was kept, else 0.0).
+        sync loss on), ``train_2afc`` (on the batches as trained), ``lr``; with a trainable backbone also
+        ``backbone_lr``; with ``validation`` also ``val_2afc`` and ``selected`` (1.0 for the epoch whose state was
+        kept, else 0.0).
+
+    Raises:
+        ValueError: bad epochs, batch size, decay or warm-up epochs, learning rates, or empty validation.
     """
     if (
         epochs < 1
@@ -458,14 +468,23 @@ def adapt(
             f"need epochs >= 1, batch_size >= 1, 0 <= decay_epochs <= epochs, 0 <= judge_warmup_epochs <= epochs; "
             f"got {epochs}, {batch_size}, {decay_epochs}, {judge_warmup_epochs}"
         )
+    backbone_lr = lr if backbone_lr is None else backbone_lr
+    if not (lr > 0 and backbone_lr > 0):
+        raise ValueError(f"need lr > 0 and backbone_lr > 0, got {lr} and {backbone_lr}")
     if validation is not None and len(validation) == 0:
         raise ValueError("validation triplets are empty")
     device = _device(metric)
     judge.to(device)
-    metric_params = [p for p in metric.parameters() if p.requires_grad]
+    weight_params = [p for p in metric.lins.parameters() if p.requires_grad]
+    backbone_params = [p for p in metric.backbone.parameters() if p.requires_grad]
+    # Each group's base rate; the decay multiplies every group by the same factor.
+    groups = [{"params": weight_params, "lr": lr}] if weight_params else []
+    if backbone_params:
+        groups.append({"params": backbone_params, "lr": backbone_lr})
     optimisers = [torch.optim.Adam(judge.parameters(), lr=lr, betas=betas)]
-    if metric_params:
-        optimisers.append(torch.optim.Adam(metric_params, lr=lr, betas=betas))
+    if groups:
+        optimisers.append(torch.optim.Adam(groups, lr=lr, betas=betas))
+    base_lrs = [[group["lr"] for group in optimiser.param_groups] for optimiser in optimisers]
     generator = torch.Generator().manual_seed(seed)
     if (pooled is not None or val_pooled is not None) and not metric.frozen_backbone:
         raise ValueError(f"precomputed pooled differences need a frozen backbone; variant {metric.variant!r} trains it")
@@ -491,11 +510,11 @@ def adapt(
     with torch.random.fork_rng(devices=devices), _num_threads(1 if single else None):
         torch.manual_seed(seed)
         for epoch in range(epochs):
-            step_lr = lr * (1.0 - max(0, epoch - (epochs - decay_epochs)) / decay_epochs) if decay_epochs else lr
+            factor = 1.0 - max(0, epoch - (epochs - decay_epochs)) / decay_epochs if decay_epochs else 1.0
             active = optimisers[:1] if epoch < judge_warmup_epochs else optimisers
-            for optimiser in optimisers:
-                for group in optimiser.param_groups:
-                    group["lr"] = step_lr
+            for optimiser, bases in zip(optimisers, base_lrs, strict=True):
+                for group, base in zip(optimiser.param_groups, bases, strict=True):
+                    group["lr"] = base * factor
             order = torch.randperm(len(triplets), generator=generator)
             totals = {"loss": 0.0, "bce": 0.0, "sync": 0.0}
             d0_all, d1_all, h_all = [], [], []
@@ -535,8 +554,10 @@ def adapt(
                 "sync_fraction": totals["sync"] / steps,
                 "train_2afc": score_2afc(torch.cat(d0_all).numpy(), torch.cat(d1_all).numpy(),
                                          torch.cat(h_all).numpy()),
-                "lr": step_lr,
+                "lr": lr * factor,
             }  # fmt: skip
+            if backbone_params:
+                row["backbone_lr"] = backbone_lr * factor
             if validation is not None:
                 row["val_2afc"] = val_score()
                 if row["val_2afc"] > best_score:

@@ -50,10 +50,15 @@ METRIC_FORMAT = "perceptflow.dps_metric.v1"
 
 @dataclass(frozen=True)
 class AdaptSpec:
-    """Settings of the ``adapt_dps`` config section that shape the training (not which encoders/variants run)."""
+    """Settings of the ``adapt_dps`` config section that shape the training (not which encoders/variants run).
+
+    ``lr`` drives the judge and the 1x1 weights (which start at 1); ``backbone_lr`` the trunk of ``tune`` and
+    ``scratch`` (its own Adam parameter group; unused by ``lin`` and ``baseline``).
+    """
 
     epochs: int = 40
     lr: float = 0.1
+    backbone_lr: float = 1e-4
     batch_size: int = 64
     decay_epochs: int = 0
     sync: str = "always"
@@ -68,8 +73,9 @@ class AdaptSpec:
         for key in ("epochs", "batch_size"):
             if getattr(self, key) < 1:
                 raise ValueError(f"adapt_dps.{key} must be >= 1, got {getattr(self, key)}")
-        if not self.lr > 0:
-            raise ValueError(f"adapt_dps.lr must be > 0, got {self.lr}")
+        for key in ("lr", "backbone_lr"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"adapt_dps.{key} must be > 0, got {getattr(self, key)}")
         if not 0 <= self.decay_epochs <= self.epochs:
             raise ValueError(f"adapt_dps.decay_epochs must be in [0, epochs={self.epochs}], got {self.decay_epochs}")
         if not 0 <= self.dropout < 1:
@@ -200,6 +206,7 @@ def adapt_context(
             data["train"],
             spec.epochs,
             lr=spec.lr,
+            backbone_lr=spec.backbone_lr,
             batch_size=spec.batch_size,
             seed=spec.seed,
             sync_loss=spec.sync == "auto",
