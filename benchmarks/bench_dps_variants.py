@@ -3,14 +3,16 @@
 Makes the DPS triplets (``DpsSpec(n_triplets, rankings=2, seed=0)``) from a distort bank's reference crops, as the
 ``distort_dps_triplets`` rule does, then runs `perceptflow.ssl.dps_stage.run_adapt_dps` (the ``adapt_dps`` rule)
 for every (encoder, variant, backbone_lr). Per (encoder, variant) the backbone_lr with the best mean VALIDATION
-2AFC over the contexts is chosen; held-out triplets are only reported. ``lin`` ignores backbone_lr and runs once.
-Every run's ``2afc.json`` is kept under ``--out`` and reused when present, so an interrupted sweep resumes.
+2AFC over the contexts is chosen (ties: the smaller backbone_lr); held-out triplets are only reported. ``lin``
+ignores backbone_lr and runs once.
+Every run's ``2afc.json`` is kept under ``--out`` and reused when present, so an interrupted sweep resumes;
+``--table-only`` tabulates every run under ``--out``.
 
 Example (docs/dps_adaptation.md, "tune / scratch"):
 
     .venv/bin/python benchmarks/bench_dps_variants.py --manifest /tmp/demo-methods/results/distort/manifest.csv \\
         --encoder contrique=/tmp/demo-methods/results/train/contrique/encoder.pt --out /tmp/dps-tune \\
-        --n-triplets 300 --epochs 8 --batch-size 32 --variants lin tune --backbone-lrs 1e-5 1e-4 1e-3 --workers 2
+        --n-triplets 400 --epochs 8 --batch-size 32 --variants lin tune --backbone-lrs 1e-5 1e-4 1e-3 --workers 2
 
 ``--encoder random_init`` (always included) is ``build_encoder("resnet18", seed=0)``; with ``adapt_dps.seed`` 0 the
 ``scratch`` backbone is that same network, so ``scratch`` adapts exactly as ``tune`` over ``random_init``.
@@ -109,8 +111,16 @@ def table(results: list[dict[str, Any]]) -> str:
     ]
     chosen: dict[tuple[str, str], dict[str, Any]] = {}
     for summary in results:
+        chosen.setdefault((summary["encoder"], summary["variant"]), summary)
+    for summary in results:
         key = (summary["encoder"], summary["variant"])
-        if key not in chosen or mean(summary, "adapted_val") > mean(chosen[key], "adapted_val"):
+
+        def rank(run: dict[str, Any]) -> tuple[float, float]:
+            # Mean validation 2AFC (rounded: a tie of 1/n sums must not be broken by float noise), then the
+            # smaller backbone_lr (the smaller step away from the given encoder).
+            return round(mean(run, "adapted_val"), 9), -run["settings"]["backbone_lr"]
+
+        if rank(summary) > rank(chosen[key]):
             chosen[key] = summary
     for summary in results:
         blr = "-" if summary["variant"] == "lin" else f"{summary['settings']['backbone_lr']:g}"
@@ -129,7 +139,7 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--manifest", type=Path, required=True, help="distort bank manifest.csv (reference crops)")
+    parser.add_argument("--manifest", type=Path, help="distort bank manifest.csv (reference crops); needed to run")
     parser.add_argument("--encoder", action="append", default=[], help="NAME=PATH of a pretrained encoder file")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--n-triplets", type=int, default=300, help="triplets per context (2 contexts)")
@@ -139,7 +149,17 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=["lin", "tune"], choices=["lin", "tune", "scratch"])
     parser.add_argument("--backbone-lrs", nargs="+", type=float, default=[1e-5, 1e-4, 1e-3])
     parser.add_argument("--workers", type=int, default=1, help="parallel runs, one torch thread each")
+    parser.add_argument("--table-only", action="store_true", help="only tabulate every run already under --out")
     args = parser.parse_args()
+
+    if args.table_only:
+        order = {"lin": 0, "tune": 1, "scratch": 2}
+        found = [json.loads(path.read_text()) for path in sorted((args.out / "runs").glob("*/*/*/2afc.json"))]
+        found.sort(key=lambda r: (order[r["variant"]], r["encoder"], r["settings"]["backbone_lr"]))
+        print(table(found))
+        return
+    if args.manifest is None:
+        parser.error("--manifest is needed unless --table-only")
 
     args.out.mkdir(parents=True, exist_ok=True)
     triplets = make_triplets(args.manifest, args.out, args.n_triplets)
