@@ -113,11 +113,15 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
     return jobs
 
 
-def planned_wildcards(result: subprocess.CompletedProcess, rule: str) -> list[str]:
-    """The ``wildcards:`` line of every planned job of ``rule`` in a dry run's output, e.g. ``method=mixup``."""
-    text = result.stdout + result.stderr
-    found = []
-    for block in text.split(f"rule {rule}:")[1:]:
-        lines = block.split("\n\n", 1)[0].splitlines()
-        found += [line.split("wildcards:", 1)[1].strip() for line in lines if "wildcards:" in line]
-    return found
+def pending_outputs(result: subprocess.CompletedProcess, rule: str) -> list[str]:
+    """Outputs of ``rule`` that a ``--detailed-summary`` (``-D``) run says would be updated ("update pending")."""
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    header = rows[0] if rows else []
+    if "rule" not in header or "plan" not in header:
+        raise AssertionError(f"not a --detailed-summary table:\n{result.stdout[:2000]}")
+    rule_at, plan_at = header.index("rule"), header.index("plan")
+    return sorted(
+        row[0]
+        for row in rows[1:]
+        if len(row) == len(header) and row[rule_at] == rule and row[plan_at] == "update pending"
+    )
