@@ -27,6 +27,7 @@ rule adapt_dps:
         "results/benchmarks/adapt_dps/{encoder}/{variant}.tsv"
     params:
         adapt=get_adapt_dps_params,
+        fr_datasets=get_bank_datasets(),
         code=code_version("adapt_dps"),
     threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     resources:

@@ -46,6 +46,11 @@ def get_adapt_dps_params(wildcards):
     return {k: v for k, v in get_adapt_dps_section().items() if k not in skip}
 
 
+def get_bank_datasets():
+    """Datasets built from the distort bank (kind `synthetic`): the adapted distance's FR rows join theirs."""
+    return [name for name in get_datasets() if config["datasets"][name]["kind"] == "synthetic"]
+
+
 def get_adapt_dps_inputs(wildcards):
     """The DPS triplets and the pretrained encoder: a workflow encoder (with its run) or a local weights file."""
     inputs = {

@@ -18,6 +18,7 @@ with rule_run(snakemake, stage="adapt_dps") as run:
         history_out=snakemake.output.history,
         scores_out=snakemake.output.scores,
         manifest=snakemake.input.manifest,
+        fr_datasets=snakemake.params.fr_datasets,
         device=pick_device(),
     )
     metrics = {"untrained_test_2afc": summary["untrained_test_2afc"], "adapted_test_2afc": summary["adapted_test_2afc"]}

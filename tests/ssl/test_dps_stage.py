@@ -149,6 +149,7 @@ def test_run_writes_loadable_metric_history_and_scores(tmp_path, triplet_csv, en
         history_out=out["history.csv"],
         scores_out=out["2afc.json"],
         manifest=bank_manifest,
+        fr_datasets=["synthetic"],
     )
     scores = json.loads(out["2afc.json"].read_text())
     assert scores == json.loads(json.dumps(summary))
@@ -170,10 +171,18 @@ def test_run_writes_loadable_metric_history_and_scores(tmp_path, triplet_csv, en
         metric, _judge = load_adapted_metric(out["metric.pt"], context)
         held_out = triplets.set_index("triplet_id").loc[result["test_triplet_ids"]].reset_index()
         assert score_triplets(metric, triplets_from_frame(held_out)) == pytest.approx(result["adapted_test"])
-    table = comparison_table([], [out["2afc.json"]]).set_index("model")
-    assert set(table["dataset"]) == {"dps_heldout"} and set(table["mode"]) == {"2afc"}
-    assert table.loc["random_init/dps_lin", "2afc"] == pytest.approx(scores["adapted_test_2afc"])
-    assert table.loc["random_init/dps_untrained", "2afc"] == pytest.approx(scores["untrained_test_2afc"])
+    table = comparison_table([], [out["2afc.json"]])
+    twoafc = table[table["mode"] == "2afc"].set_index("model")
+    assert set(twoafc["dataset"]) == {"dps_heldout"}
+    assert twoafc.loc["random_init/dps_lin", "2afc"] == pytest.approx(scores["adapted_test_2afc"])
+    assert twoafc.loc["random_init/dps_untrained", "2afc"] == pytest.approx(scores["untrained_test_2afc"])
+    # The distance as a full-reference score joins the bank dataset's fr_zero_shot rows.
+    full_reference = table[table["mode"] == "fr_zero_shot"].set_index("model")
+    assert set(full_reference["dataset"]) == {"synthetic"}
+    adapted = np.mean([c["adapted_synthetic_srcc"] for c in scores["contexts"].values()])
+    assert full_reference.loc["random_init/dps_lin", "srcc"] == pytest.approx(adapted)
+    untrained = scores["contexts"]["0"]["untrained_synthetic_srcc"]
+    assert full_reference.loc["random_init/dps_untrained", "srcc"] == pytest.approx(untrained)
     with pytest.raises(ValueError, match="contexts"):
         load_adapted_metric(out["metric.pt"], 7)
     with pytest.raises(ValueError, match=r"2afc\.json"):

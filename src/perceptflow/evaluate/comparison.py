@@ -49,7 +49,7 @@ def _twoafc_rows(path: PathLikeStr, methods: set[str]) -> list[dict]:
     scores = json.loads(Path(path).read_text())
     if "score_2afc" not in scores:
         raise ValueError(f"{path}: no 'score_2afc' mapping (expected the evaluate_dps_2afc output)")
-    return [
+    rows = [
         {
             "dataset": scores.get("dataset", "dps"),  # adapt_dps files: "dps_heldout"
             "model": model,
@@ -59,6 +59,15 @@ def _twoafc_rows(path: PathLikeStr, methods: set[str]) -> list[dict]:
         }
         for model, score in scores["score_2afc"].items()
     ]
+    # adapt_dps: the LPIPS-style distance as a full-reference score on the distort bank (same images and target as
+    # the bank datasets' fr_zero_shot rows: every distorted image, distance to its reference vs the level).
+    for dataset in scores.get("fr_datasets", []):
+        for model, value in scores.get("score_fr_srcc", {}).items():
+            kind = "method" if model.split("/", 1)[0] in methods else "baseline"
+            rows.append(
+                {"dataset": dataset, "model": model, "mode": "fr_zero_shot", "srcc": float(value), "kind": kind}
+            )
+    return rows
 
 
 def comparison_table(metrics_files: Sequence[PathLikeStr], twoafc_files: Sequence[PathLikeStr] = ()) -> pd.DataFrame:

@@ -280,6 +280,7 @@ def run_adapt_dps(
     history_out: PathLikeStr,
     scores_out: PathLikeStr,
     manifest: PathLikeStr | None = None,
+    fr_datasets: Sequence[str] = (),
     device: torch.device | None = None,
 ) -> dict[str, Any]:
     """The ``adapt_dps`` rule: adapt ``variant`` over ``encoder_path`` for every context of ``triplets_csv``.
@@ -287,7 +288,9 @@ def run_adapt_dps(
     Writes ``metric_out`` (weights, `load_adapted_metric`), ``history_out`` (one row per context and epoch) and
     ``scores_out`` (JSON: untrained vs adapted 2AFC per context on held-out and validation triplets, split sizes);
     returns the JSON's content. With ``manifest`` (the distort bank), each context's adapted metric and the
-    untrained one are also scored on the synthetic set: SRCC of the distance to the reference vs the level.
+    untrained one are also scored on the synthetic set: SRCC of the distance to the reference vs the level;
+    ``fr_datasets`` names the config datasets built from that bank, whose full-reference rows of the comparison
+    table these scores join (``score_fr_srcc``: untrained, and adapted averaged over contexts).
     """
     check_variant(variant)
     spec = AdaptSpec.from_config(params)
@@ -346,6 +349,12 @@ def run_adapt_dps(
         },
         "contexts": contexts,
     }
+    if manifest is not None and fr_datasets:
+        summary["fr_datasets"] = list(fr_datasets)
+        summary["score_fr_srcc"] = {
+            f"{encoder_name}/dps_untrained": untrained_synthetic,
+            f"{encoder_name}/dps_{variant}": float(np.mean([c["adapted_synthetic_srcc"] for c in contexts.values()])),
+        }
     payload = {
         "format": METRIC_FORMAT,
         "encoder": encoder_name,
