@@ -206,6 +206,7 @@ def test_missing_triplet_csv_is_named(tmp_path, encoder_file) -> None:
 def _plan(tmp_path: Path, adapt_dps: dict | None, dps: bool = True):
     config = tiny_config(None)
     config["distort"]["dps"] = {"enabled": dps, "n_triplets": 40, "rankings": 1, "seed": 0}
+    config.pop("adapt_dps", None)  # None: the section is absent
     if adapt_dps is not None:
         config["adapt_dps"] = adapt_dps
     path = tmp_path / "config.yaml"

@@ -16,7 +16,7 @@ from workflow_support import ROOT, TINY_METHODS, WorkflowRun, pending_outputs, p
 
 pytestmark = pytest.mark.slow
 
-STAGES = {"distort", "train", "extract", "regress", "evaluate", "report"}
+STAGES = {"distort", "train", "extract", "regress", "evaluate", "report", "adapt_dps"}
 
 
 def test_distort_manifest_says_what_was_made(workflow_run: WorkflowRun) -> None:
@@ -97,7 +97,25 @@ def test_csv_dataset_runs_through_the_workflow(workflow_run: WorkflowRun) -> Non
 def test_report_summary_compares_every_model(workflow_run: WorkflowRun) -> None:
     summary = pd.read_csv(workflow_run.workdir / "results/report/summary.csv")
     assert {*TINY_METHODS, "random_init", "psnr", "ssim"} <= set(summary["model"])
-    assert set(summary["dataset"]) == set(workflow_run.config["datasets"])
+    # plus the DPS triplets' 2AFC (dps) and the adapted metric's held-out 2AFC (dps_heldout)
+    assert set(summary["dataset"]) == {*workflow_run.config["datasets"], "dps", "dps_heldout"}
+
+
+def test_dps_adaptation_runs_and_joins_the_comparison(workflow_run: WorkflowRun) -> None:
+    folder = workflow_run.workdir / "results/adapt_dps/contrique/lin"
+    scores = json.loads((folder / "2afc.json").read_text())
+    assert 0 <= scores["untrained_test_2afc"] <= 1 and 0 <= scores["adapted_test_2afc"] <= 1
+    payload = torch.load(folder / "metric.pt", weights_only=True)
+    assert payload["variant"] == "lin" and payload["layers"] == ["layer1", "layer2"]
+    assert list(pd.read_csv(folder / "history.csv")["epoch"]) == [0, 1]
+    summary = pd.read_csv(workflow_run.workdir / "results/report/summary.csv").set_index(["dataset", "model", "mode"])
+    assert summary.loc[("dps_heldout", "contrique/dps_lin", "2afc"), "2afc"] == pytest.approx(
+        scores["adapted_test_2afc"]
+    )
+    fr = summary.loc[("synthetic", "contrique/dps_lin", "fr_zero_shot")]
+    assert fr["srcc"] == pytest.approx(scores["score_fr_srcc"]["contrique/dps_lin"]) and fr["kind"] == "method"
+    random_init_fr = summary.loc[("synthetic", "random_init", "fr_zero_shot"), "srcc"]
+    assert fr["srcc_gain_vs_random_init"] == pytest.approx(fr["srcc"] - random_init_fr)
 
 
 @pytest.mark.parametrize("method", TINY_METHODS)

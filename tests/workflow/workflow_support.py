@@ -18,7 +18,8 @@ TINY_METHODS = ("contrique", "simclr", "mixup")
 
 
 def tiny_config(live_csv: Path | None) -> dict:
-    """Six references at 64 px, three types x three levels, four epochs, three splits.
+    """Six references at 64 px, three types x three levels, four epochs, three splits; DPS triplets and `lin`
+    adaptation over CONTRIQUE.
 
     lr 0.6 (CONTRIQUE's) makes the loss fall clearly within the 12 steps this tiny set gives (9.97 -> 8.50).
     """
@@ -38,6 +39,7 @@ def tiny_config(live_csv: Path | None) -> dict:
             "crop": 64,
             "types": ["gaussian_blur", "white_noise", "jpeg"],
             "levels": [1, 3, 5],
+            "dps": {"enabled": True, "n_triplets": 60, "rankings": 1, "seed": 0},
         },
         "train": {
             "method": "contrique",
@@ -48,6 +50,14 @@ def tiny_config(live_csv: Path | None) -> dict:
             "lr": 0.6,  # CONTRIQUE's; on these 12 steps the loss falls clearly (9.97 -> 8.50)
             "crop_size": 48,
             "overrides": {"simclr": {"temperature": 0.2}},  # reaches simclr's rule and MLflow run only
+        },
+        # DPS adaptation end to end: lin over the CONTRIQUE encoder, two quick epochs on the 60 context triplets.
+        "adapt_dps": {
+            "enabled": True,
+            "encoders": ["contrique"],
+            "variants": ["lin"],
+            "epochs": 2,
+            "layers": ["layer1", "layer2"],
         },
         "extract": {"batch_size": 32},
         "regress": {"n_splits": 3, "alphas": [0.1, 1.0, 10.0], "seed": 0},

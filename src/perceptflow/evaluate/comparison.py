@@ -45,6 +45,11 @@ def _metrics_rows(metrics_files: Sequence[PathLikeStr]) -> list[dict]:
     return rows
 
 
+def _kind(model: str, methods: set[str]) -> str:
+    """``method`` for a trained method and the DPS metrics over it (``<encoder>/dps_<variant>``), else ``baseline``."""
+    return "method" if model.split("/", 1)[0] in methods else "baseline"
+
+
 def _twoafc_rows(path: PathLikeStr, methods: set[str]) -> list[dict]:
     scores = json.loads(Path(path).read_text())
     if "score_2afc" not in scores:
@@ -55,7 +60,7 @@ def _twoafc_rows(path: PathLikeStr, methods: set[str]) -> list[dict]:
             "model": model,
             "mode": "2afc",
             "2afc": float(score),
-            "kind": "method" if model in methods else "baseline",
+            "kind": _kind(model, methods),
         }
         for model, score in scores["score_2afc"].items()
     ]

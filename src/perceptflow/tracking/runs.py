@@ -23,7 +23,7 @@ from perceptflow.types import PathLikeStr
 log = logging.getLogger(__name__)
 
 #: The stage tag values; every rule name starts with one of them.
-STAGES = ("distort", "train", "extract", "regress", "evaluate", "report")
+STAGES = ("distort", "train", "extract", "regress", "evaluate", "report", "adapt_dps")
 EXECUTION_ID_ENV = "PERCEPTFLOW_EXECUTION_ID"
 DEFAULT_TRACKING_URI = "sqlite:///results/mlflow.db"
 
