@@ -32,6 +32,11 @@ METHOD_SECTIONS = {"mixup": "mixup"}
 SHARED_ONLY = frozenset({"arch"})
 
 
+def _other_methods_section(key: str, method: str) -> bool:
+    """Whether ``key`` is a method's own section (`METHOD_SECTIONS`) that is not ``method``'s."""
+    return key in METHOD_SECTIONS.values() and METHOD_SECTIONS.get(method) != key
+
+
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """``base`` updated by ``override``; nested mappings are merged key by key, not replaced."""
     merged = dict(base)
@@ -67,7 +72,7 @@ def check_overrides(train: Mapping[str, Any], methods: Iterable[str] = METHOD_NA
                 raise ValueError(f"{where}.{key}: `{key}` is shared by every method and the random-init baseline")
             if key not in known_keys:
                 raise ValueError(f"{where}.{key}: unknown train setting; known: {sorted(known_keys - SHARED_ONLY)}")
-            if key in METHOD_SECTIONS.values() and METHOD_SECTIONS.get(method) != key:
+            if _other_methods_section(key, method):
                 raise ValueError(f"{where}.{key}: the `{key}` section belongs to method {key!r}, not {method!r}")
 
 
@@ -85,7 +90,7 @@ def resolve_method_params(train: Mapping[str, Any], method: str, *, validate: bo
     shared = {
         key: value
         for key, value in train.items()
-        if key not in SELECTION_KEYS and not (key in METHOD_SECTIONS.values() and METHOD_SECTIONS.get(method) != key)
+        if key not in SELECTION_KEYS and not _other_methods_section(key, method)
     }
     override = (train.get("overrides") or {}).get(method) or {}
     resolved = _merge(shared, override)
