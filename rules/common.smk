@@ -7,11 +7,10 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from perceptflow.data.volume_datasets import is_volume_dataset
-from perceptflow.ssl.method_params import check_overrides, resolve_method_params
+from perceptflow.ssl.method_params import resolve_method_params
 
 
 validate(config, schema="../workflow/schemas/config.schema.yaml")
-check_overrides(config["train"])
 
 #: Library subpackages whose code each stage runs; their source hash is a param, so editing them reruns the stage.
 STAGE_PACKAGES = {

@@ -90,3 +90,8 @@ def test_reading_params_does_not_import_torch() -> None:
     code = "import sys, perceptflow.ssl.method_params as m; m.check_overrides({}); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_resolving_checks_the_overrides_too() -> None:
+    with pytest.raises(ValueError, match=r"train\.overrides\.mixup\.arch"):
+        resolve_method_params({"overrides": {"mixup": {"arch": "resnet50"}}}, "mixup", validate=False)

@@ -84,9 +84,10 @@ def resolve_method_params(train: Mapping[str, Any], method: str, *, validate: bo
     schema has checked the values, and the train rule validates them again.
 
     Raises:
-        ValueError: the resolved settings are invalid (`TrainConfig`); the message says which override they
-            came from.
+        ValueError: a bad ``train.overrides`` entry (`check_overrides`), or resolved settings that are invalid
+            (`TrainConfig`; the message says which override they came from).
     """
+    check_overrides(train)
     shared = {
         key: value
         for key, value in train.items()
