@@ -9,12 +9,14 @@ CORES ?= all
 TORCH_PINS ?= torch>=2.4 torchvision>=0.19
 STAMP := $(VENV)/.perceptflow-installed
 
-.PHONY: demo test test-fast lint report dry-run clean help
+.PHONY: demo test test-fast test-faults test-slurm lint report dry-run clean help
 
 help:
 	@echo "make demo   - set up .venv and run the workflow on config.yaml (the embedded demo)"
 	@echo "make test   - set up .venv and run the test suite"
-	@echo "make lint   - ruff and snakemake --lint"
+	@echo "make test-faults - the fault-injection suite (kills, full disk, concurrent workflows; docs/reliability.md)"
+	@echo "make test-slurm - start a one-node SLURM cluster (root; apt-get) and run the workflow on it"
+	@echo "make lint   - ruff (lint, docstrings, format), snakefmt, snakemake --lint, mypy"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,14 +33,25 @@ demo: $(STAMP)
 	@echo "Open results/report.html; metrics in results/evaluate/*/*/metrics.json"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not faults and not slurm"
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not faults and not slurm"
+
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -m faults tests/faults
+
+# SLURM + MLflow server integration (tests/slurm): installs slurm-wlm and munge via apt-get when missing.
+test-slurm: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[workflow,dev,slurm]'
+	$(BIN)/python -m pytest -m slurm tests/slurm
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
+	$(BIN)/mypy
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n

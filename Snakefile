@@ -40,6 +40,8 @@ include: "rules/extract.smk"
 include: "rules/regress.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/metric_common.smk"
+include: "rules/metric.smk"
 include: "rules/adapt_dps.smk"
 include: "rules/volumes_common.smk"
 include: "rules/distort_volumes.smk"
@@ -50,10 +52,13 @@ include: "rules/evaluate_volumes.smk"
 
 onstart:
     init_mlflow()
+    # every file a rule will read, headers only, before any compute (docs/reliability.md)
+    config_checks.preflight(config)
 
 
 rule all:
+    default_target: True
     input:
         get_final_outputs(),
         get_adapt_dps_outputs(),
-    default_target: True
+        get_metric_outputs(),

@@ -1,7 +1,7 @@
-"""DPS adaptation variants vs the untrained metric on held-out triplets, with ``adapt_dps.backbone_lr`` swept.
+r"""DPS adaptation variants vs the untrained metric on held-out triplets, with ``adapt_dps.backbone_lr`` swept.
 
 Makes the DPS triplets (``DpsSpec(n_triplets, rankings=2, seed=0)``) from a distort bank's reference crops, as the
-``distort_dps_triplets`` rule does, then runs `perceptflow.ssl.dps_stage.run_adapt_dps` (the ``adapt_dps`` rule)
+``distort_dps_triplets`` rule does, then runs `perceptflow.dps.stage.adapt_dps` (the ``adapt_dps`` rule)
 for every (encoder, variant, backbone_lr). Per (encoder, variant) the backbone_lr with the best mean VALIDATION
 2AFC over the contexts is chosen (ties: the smaller backbone_lr); held-out triplets are only reported. ``lin``
 ignores backbone_lr and runs once.
@@ -35,7 +35,7 @@ RANDOM_INIT = "random_init"
 
 def make_triplets(manifest: Path, out: Path, n_triplets: int) -> Path:
     """``out/dps/triplets.csv`` (+ images) from the bank's reference crops; reused when present."""
-    from perceptflow.distortions.dps_bank import DpsSpec, generate_triplets, reference_patches
+    from perceptflow.distortions.dps.triplets import DpsSpec, generate_triplets, reference_patches
 
     csv = out / "dps" / "triplets.csv"
     if not csv.is_file():
@@ -71,14 +71,14 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     """One `run_adapt_dps` call (single torch thread); returns its 2afc.json content plus wall seconds."""
     import torch
 
-    from perceptflow.ssl.dps_stage import run_adapt_dps
+    from perceptflow.dps.stage import adapt_dps
 
     scores = Path(job["dir"]) / "2afc.json"
     if scores.is_file():
         return json.loads(scores.read_text())
     torch.set_num_threads(job["threads"])
     started = time.perf_counter()
-    summary = run_adapt_dps(
+    summary = adapt_dps(
         job["triplets"],
         job["encoder_path"],
         encoder_name=job["encoder"],

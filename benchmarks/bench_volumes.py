@@ -4,8 +4,8 @@ The volume is nilearn's MNI152 T1 read at 1 mm, normalised and zero-padded to 25
 measurement runs in a fresh subprocess, so its peak resident memory (``resource.getrusage(...).ru_maxrss``) is its
 own; ``setup MiB`` is that high-water mark after imports and loading the volume (and building the encoder), and
 ``peak MiB`` after the work, so ``peak - setup`` is what the work itself added. Feature extraction compares the
-sliding-window path (``perceptflow.features.volumes.encode_volume``) with the whole volume in one forward pass, the
-baseline, on the same encoder (random init, seed 0).
+sliding-window path (``perceptflow.features.volumes.extract.encode_volume``) with the whole volume in one forward
+pass, the baseline, on the same encoder (random init, seed 0).
 
     python benchmarks/bench_volumes.py                           # ten artefacts at level 3; windowed vs whole
     python benchmarks/bench_volumes.py --artefacts mri_blur mri_motion --widths 8 16 32 64 --window 64 --stride 64
@@ -34,14 +34,15 @@ def peak_mib() -> float:
 
 
 def make_volume(path: Path) -> None:
-    from perceptflow.data.nifti import NiftiConfig, demo_volumes, read_volume
+    from perceptflow.data.volumes.nifti import NiftiConfig, demo_volumes, read_volume
 
     config = NiftiConfig(spacing=1.0, shape=(SIDE, SIDE, SIDE))
     np.save(path, read_volume(demo_volumes()["mni152_t1"], config)[0].data)
 
 
 def measure_artefact(volume_path: str, name: str, level: int, repeats: int) -> dict:
-    from perceptflow.distortions import apply_volume_distortion, distortion_rng
+    from perceptflow.distortions import distortion_rng
+    from perceptflow.distortions.medical import apply_volume_distortion
 
     volume = np.load(volume_path)
     setup = peak_mib()
@@ -55,8 +56,8 @@ def measure_artefact(volume_path: str, name: str, level: int, repeats: int) -> d
 def measure_extract(volume_path: str, widths: list[int], window: int, stride: int, batch: int, threads: int) -> dict:
     import torch
 
-    from perceptflow.features.volumes import WindowSpec, encode_volume
-    from perceptflow.models import build_volume_encoder
+    from perceptflow.features.volumes.extract import WindowSpec, encode_volume
+    from perceptflow.models.volumes import build_volume_encoder
 
     torch.set_num_threads(threads)
     volume = np.load(volume_path)
@@ -87,7 +88,7 @@ def run_child(volume: Path, *extra: str) -> dict:
 
 
 def main() -> None:
-    from perceptflow.distortions.registry import MEDICAL_DISTORTIONS
+    from perceptflow.distortions.medical.registry import MEDICAL_DISTORTIONS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", choices=["artefact", "extract"], help=argparse.SUPPRESS)

@@ -18,8 +18,10 @@ import warnings
 
 import numpy as np
 
-from perceptflow.distortions import MEDICAL_DISTORTIONS, distortion_rng
-from perceptflow.distortions.medical_api import calibration_volume, nrmse, severity_table, step_ratio
+from perceptflow.distortions import distortion_rng
+from perceptflow.distortions.medical import MEDICAL_DISTORTIONS
+from perceptflow.distortions.medical.api import calibration_volume, severity_table, step_ratio
+from perceptflow.measures import nrmse
 
 #: NRMSE of level L is TARGET_STEP * L on the calibration volume: even steps, the same ladder for every type.
 TARGET_STEP = 0.04
@@ -56,7 +58,7 @@ def search_level(volume: np.ndarray, name: str, level: int, iterations: int = 16
 
 def _demo_volume(volume_id: str) -> np.ndarray:
     """A bundled volume at the calibration grid: 3 mm, normalised, 64^3."""
-    from perceptflow.data.nifti import NiftiConfig, demo_volumes, read_volume
+    from perceptflow.data.volumes.nifti import NiftiConfig, demo_volumes, read_volume
 
     return read_volume(demo_volumes()[volume_id], NiftiConfig(spacing=3.0, shape=(64, 64, 64)))[0].data
 

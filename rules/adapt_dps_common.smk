@@ -1,9 +1,6 @@
 # Functions of rules/adapt_dps.smk (config section `adapt_dps`): which encoders and variants run, params, inputs,
 # targets. Kept apart from the rule because snakemake --lint asks for functions and rules in separate files.
 
-#: The adaptation runs the DPS metric (ssl) on the DPS triplets (distortions, evaluate) over an encoder (models).
-STAGE_PACKAGES["adapt_dps"] = ("ssl", "distortions", "evaluate", "models", "data")
-
 
 def get_adapt_dps_section():
     return dict(config.get("adapt_dps") or {})
@@ -12,7 +9,9 @@ def get_adapt_dps_section():
 def adapt_dps_enabled():
     enabled = bool(get_adapt_dps_section().get("enabled", False))
     if enabled and not dps_enabled():
-        raise ValueError("adapt_dps.enabled: true needs the DPS triplets: set distort.dps.enabled: true")
+        raise ValueError(
+            "adapt_dps.enabled: true needs the DPS triplets: set distort.dps.enabled: true"
+        )
     return enabled
 
 
@@ -25,7 +24,9 @@ def get_adapt_dps_weights():
 def get_adapt_dps_encoders():
     """Encoders adapted: `adapt_dps.encoders`, default every trained method (plus every `adapt_dps.weights` name)."""
     section = get_adapt_dps_section()
-    encoders = list(section.get("encoders") or [*get_trained_methods(), *get_adapt_dps_weights()])
+    encoders = list(
+        section.get("encoders") or [*get_trained_methods(), *get_adapt_dps_weights()]
+    )
     known = {*get_encoders(), *get_adapt_dps_weights()}
     unknown = [name for name in encoders if name not in known]
     if unknown:
@@ -37,18 +38,30 @@ def get_adapt_dps_encoders():
 
 
 def get_adapt_dps_variants():
-    return list(get_adapt_dps_section().get("variants") or ["lin"])
+    variants = list(get_adapt_dps_section().get("variants") or ["lin"])
+    unknown = [name for name in variants if name not in wiring.VARIANTS]
+    if unknown:
+        raise ValueError(
+            f"adapt_dps.variants: unknown {unknown}; valid: {list(wiring.VARIANTS)}"
+        )
+    return variants
 
 
 def get_adapt_dps_params(wildcards):
     """The `adapt_dps` section without what only decides which jobs run (enabled, encoders, variants, weights)."""
     skip = {"enabled", "encoders", "variants", "weights"}
-    return {k: v for k, v in get_adapt_dps_section().items() if k not in skip}
+    return canonical(
+        {k: v for k, v in get_adapt_dps_section().items() if k not in skip}
+    )
 
 
 def get_bank_datasets():
     """Datasets built from the distort bank (kind `synthetic`): the adapted distance's FR rows join theirs."""
-    return [name for name in get_datasets() if config["datasets"][name]["kind"] == "synthetic"]
+    return [
+        name
+        for name in get_datasets()
+        if config["datasets"][name]["kind"] == "synthetic"
+    ]
 
 
 def get_adapt_dps_inputs(wildcards):

@@ -9,12 +9,12 @@ rule distort_references:
         "logs/distort_references.log",
     benchmark:
         "results/benchmarks/distort_references.tsv"
-    params:
-        distort=get_distort_params(),
-        code=code_version("distort"),
-    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     conda:
         "../envs/distort.yaml"
+    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
+    params:
+        distort=get_distort_params(),
+        code=code_version("distort_references"),
     message:
         "Distorting reference images ({params.distort[scheme]} scheme)"
     script:
@@ -34,11 +34,11 @@ rule distort_gallery:
         run="results/distort/gallery.mlflow_run.json",
     log:
         "logs/distort_gallery.log",
-    params:
-        distort=get_gallery_params(),
-        code=code_version("distort"),
     conda:
         "../envs/distort.yaml"
+    params:
+        distort=get_gallery_params(),
+        code=code_version("distort_gallery"),
     message:
         "Drawing the distortion gallery"
     script:
@@ -58,12 +58,12 @@ rule distort_dps_triplets:
         "logs/distort_dps_triplets.log",
     benchmark:
         "results/benchmarks/distort_dps_triplets.tsv"
-    params:
-        dps=get_dps_params(),
-        code=code_version("distort"),
-    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     conda:
         "../envs/distort.yaml"
+    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
+    params:
+        dps=get_dps_params(),
+        code=code_version("distort_dps_triplets"),
     message:
         "DPS 2AFC triplets: {params.dps[n_triplets]} per context, {params.dps[rankings]} context(s)"
     script:

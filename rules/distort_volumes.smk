@@ -1,4 +1,4 @@
-# Issue 5: the 3D artefact bank (NIfTI references, ten calibrated MRI artefacts) and its gallery.
+# The 3D artefact bank (NIfTI references, ten calibrated MRI artefacts) and its gallery.
 
 
 rule distort_volumes:
@@ -13,12 +13,12 @@ rule distort_volumes:
         "logs/distort_volumes.log",
     benchmark:
         "results/benchmarks/distort_volumes.tsv"
+    conda:
+        "../envs/distort.yaml"
+    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     params:
         volumes=get_volume_distort_params(),
         code=code_version("distort_volumes"),
-    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
-    conda:
-        "../envs/distort.yaml"
     message:
         "Distorting reference volumes (3D MRI artefacts)"
     script:
@@ -38,11 +38,11 @@ rule distort_volume_gallery:
         run="results/volumes/distort/gallery.mlflow_run.json",
     log:
         "logs/distort_volume_gallery.log",
-    params:
-        volumes=get_volume_distort_params(),
-        code=code_version("distort_volumes"),
     conda:
         "../envs/distort.yaml"
+    params:
+        volumes=get_volume_distort_params(),
+        code=code_version("distort_volume_gallery"),
     message:
         "Drawing the 3D artefact gallery"
     script:

@@ -1,4 +1,4 @@
-# Issue 5: the 3D evaluation: classic baselines per dataset, then every 3D method beside them and random init.
+# Classic baselines per dataset, then every 3D method beside them and random init.
 
 
 rule evaluate_volume_baselines:
@@ -10,13 +10,13 @@ rule evaluate_volume_baselines:
         run="results/volumes/evaluate/baselines/{vdataset}/mlflow_run.json",
     log:
         "logs/evaluate_volume_baselines/{vdataset}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     params:
         dataset=get_volume_dataset_spec,
         preprocess=get_volume_preprocess_params,
-        code=code_version("evaluate_volumes"),
-    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
-    conda:
-        "../envs/torch.yaml"
+        code=code_version("evaluate_volume_baselines"),
     message:
         "NRMSE, PSNR and 3D SSIM baselines for {wildcards.vdataset}"
     script:
@@ -37,23 +37,31 @@ rule evaluate_volumes:
             "results/volumes/evaluate/{vmethod}/{vdataset}/metrics.json",
             caption="../workflow/report/volume_metrics.rst",
             category="Volumes",
-            labels={"method": "{vmethod}", "dataset": "{vdataset}", "figure": "metrics.json"},
+            labels={
+                "method": "{vmethod}",
+                "dataset": "{vdataset}",
+                "figure": "metrics.json",
+            },
         ),
         predictions="results/volumes/evaluate/{vmethod}/{vdataset}/predictions.csv",
         plot=report(
             "results/volumes/evaluate/{vmethod}/{vdataset}/metrics.png",
             caption="../workflow/report/volume_metrics.rst",
             category="Volumes",
-            labels={"method": "{vmethod}", "dataset": "{vdataset}", "figure": "scores and SRCC per artefact"},
+            labels={
+                "method": "{vmethod}",
+                "dataset": "{vdataset}",
+                "figure": "scores and SRCC per artefact",
+            },
         ),
         run="results/volumes/evaluate/{vmethod}/{vdataset}/mlflow_run.json",
     log:
         "logs/evaluate_volumes/{vmethod}/{vdataset}.log",
+    conda:
+        "../envs/torch.yaml"
     params:
         evaluate=get_volume_evaluate_params(),
         code=code_version("evaluate_volumes"),
-    conda:
-        "../envs/torch.yaml"
     message:
         "Evaluating {wildcards.vmethod} on the volumes of {wildcards.vdataset}"
     script:

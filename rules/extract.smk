@@ -10,15 +10,16 @@ rule extract_features:
         "logs/extract_features/{encoder}/{dataset}.log",
     benchmark:
         "results/benchmarks/extract_features/{encoder}/{dataset}.tsv"
-    params:
-        extract=config["extract"],
-        dataset=get_dataset_spec,
-        code=code_version("extract"),
+    conda:
+        "../envs/torch.yaml"
     threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     resources:
         gpu=1,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        extract=canonical(config["extract"]),
+        dataset=get_dataset_spec,
+        code=code_version("extract_features"),
+        partial_dir=get_extract_partial_dir,
     message:
         "Extracting {wildcards.encoder} features for {wildcards.dataset}"
     script:

@@ -1,4 +1,4 @@
-# Issue 5: features of 3D datasets (the volume bank, rated NIfTI CSVs) from every 3D encoder.
+# Features of 3D datasets (the volume bank, rated NIfTI CSVs) from every 3D encoder.
 
 
 rule extract_volume_features:
@@ -13,16 +13,16 @@ rule extract_volume_features:
         "logs/extract_volume_features/{vencoder}/{vdataset}.log",
     benchmark:
         "results/benchmarks/extract_volume_features/{vencoder}/{vdataset}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
+    resources:
+        gpu=1,
     params:
         extract=get_volume_extract_params(),
         dataset=get_volume_dataset_spec,
         preprocess=get_volume_preprocess_params,
-        code=code_version("extract"),
-    threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
-    resources:
-        gpu=1,
-    conda:
-        "../envs/torch.yaml"
+        code=code_version("extract_volume_features"),
     message:
         "Extracting {wildcards.vencoder} volume features for {wildcards.vdataset}"
     script:

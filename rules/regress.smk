@@ -7,12 +7,12 @@ rule regress_splits:
         run="results/regress/{dataset}/splits.mlflow_run.json",
     log:
         "logs/regress_splits/{dataset}.log",
+    conda:
+        "../envs/regress.yaml"
     params:
         splits=get_split_params,
         dataset=get_dataset_spec,
-        code=code_version("regress"),
-    conda:
-        "../envs/regress.yaml"
+        code=code_version("regress_splits"),
     message:
         "Drawing content-separated splits for {wildcards.dataset}"
     script:
@@ -32,11 +32,11 @@ rule regress_ridge:
         run="results/regress/{dataset}/{encoder}/mlflow_run.json",
     log:
         "logs/regress_ridge/{encoder}/{dataset}.log",
-    params:
-        alphas=config["regress"]["alphas"],
-        code=code_version("regress"),
     conda:
         "../envs/regress.yaml"
+    params:
+        alphas=config["regress"]["alphas"],
+        code=code_version("regress_ridge"),
     message:
         "Ridge from {wildcards.encoder} features to {wildcards.dataset} targets"
     script:

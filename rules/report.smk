@@ -15,7 +15,10 @@ rule report_summary:
         volume_runs=lambda wildcards: get_volume_report_inputs("runs"),
         # DPS 2AFC scores join the table when distort.dps.enabled (rule evaluate_dps_2afc), and the adapted
         # metrics' held-out 2AFC (dataset dps_heldout) when adapt_dps.enabled (rule adapt_dps).
-        twoafc=lambda wildcards: (["results/evaluate/dps/2afc.json"] if dps_enabled() else []) + get_adapt_dps_outputs(),
+        twoafc=lambda wildcards: (
+            ["results/evaluate/dps/2afc.json"] if dps_enabled() else []
+        )
+        + get_adapt_dps_outputs(),
     output:
         table=report(
             "results/report/summary.csv",
@@ -34,10 +37,10 @@ rule report_summary:
         parent_run="results/report/parent_mlflow_run.json",
     log:
         "logs/report_summary.log",
-    params:
-        code=code_version("report"),
     conda:
-        "../envs/regress.yaml"
+        "../envs/torch.yaml"
+    params:
+        code=code_version("report_summary"),
     message:
         "Summarising all methods and datasets"
     script:

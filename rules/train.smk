@@ -11,18 +11,18 @@ rule train_encoder:
         "logs/train_encoder/{method}.log",
     benchmark:
         "results/benchmarks/train_encoder/{method}.tsv"
-    params:
-        train=get_train_params,
-        code=code_version("train"),
-        # Checkpoints live outside the declared outputs: Snakemake deletes incomplete outputs, not these.
-        checkpoint_dir=get_checkpoint_dir,
+    conda:
+        "../envs/torch.yaml"
     threads: get_train_threads
     resources:
         # gpu > 1 (e.g. `--set-resources train_encoder:gpu=4` or a profile) trains under torchrun, one DDP
         # process per GPU; a resource, not a param, so changing it reruns nothing.
         gpu=1,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        train=get_train_params,
+        code=code_version("train_encoder"),
+        # Checkpoints live outside the declared outputs: Snakemake deletes incomplete outputs, not these.
+        checkpoint_dir=get_checkpoint_dir,
     message:
         "Training the {wildcards.method} encoder"
     script:
@@ -35,11 +35,11 @@ rule train_random_init:
         run=f"results/train/{RANDOM_INIT}/mlflow_run.json",
     log:
         "logs/train_random_init.log",
-    params:
-        random_init=get_random_init_params,
-        code=code_version("train"),
     conda:
         "../envs/torch.yaml"
+    params:
+        random_init=get_random_init_params,
+        code=code_version("train_random_init"),
     message:
         "Saving the random-init baseline encoder"
     script:

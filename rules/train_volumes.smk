@@ -1,4 +1,4 @@
-# Issue 5: self-supervised 3D encoders (contrastive3d, gvsl) on the volume bank, and the random-init baseline.
+# Self-supervised 3D encoders (contrastive3d, gvsl) on the volume bank, and the random-init baseline.
 
 
 rule train_volume_encoder:
@@ -15,17 +15,17 @@ rule train_volume_encoder:
     benchmark:
         "results/benchmarks/train_volume_encoder/{vmethod}.tsv"
     wildcard_constraints:
-        vmethod="|".join(VOLUME_METHOD_NAMES),
-    params:
-        train=get_volume_train_params,
-        code=code_version("train_volumes"),
-        # Checkpoints live outside the declared outputs: Snakemake deletes incomplete outputs, not these.
-        checkpoint_dir=get_volume_checkpoint_dir,
+        vmethod="|".join(wiring.VOLUME_METHOD_NAMES),
+    conda:
+        "../envs/torch.yaml"
     threads: 8  # capped at --cores by Snakemake; profiles override with set-threads
     resources:
         gpu=1,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        train=get_volume_train_params,
+        code=code_version("train_volume_encoder"),
+        # Checkpoints live outside the declared outputs: Snakemake deletes incomplete outputs, not these.
+        checkpoint_dir=get_volume_checkpoint_dir,
     message:
         "Training the {wildcards.vmethod} volume encoder"
     script:
@@ -38,11 +38,11 @@ rule train_volume_random_init:
         run=f"results/volumes/train/{RANDOM_INIT}/mlflow_run.json",
     log:
         "logs/train_volume_random_init.log",
-    params:
-        random_init=get_volume_random_init_params,
-        code=code_version("train_volumes"),
     conda:
         "../envs/torch.yaml"
+    params:
+        random_init=get_volume_random_init_params,
+        code=code_version("train_volume_random_init"),
     message:
         "Saving the random-init 3D baseline encoder"
     script:

@@ -2,13 +2,13 @@
 
 import torch
 
+from perceptflow.dps.stage import adapt_dps
 from perceptflow.models import pick_device
-from perceptflow.ssl.dps_stage import run_adapt_dps
 from perceptflow.tracking.snakemake import rule_run
 
 with rule_run(snakemake, stage="adapt_dps") as run:
     torch.set_num_threads(snakemake.threads)
-    summary = run_adapt_dps(
+    summary = adapt_dps(
         snakemake.input.triplets,
         snakemake.input.encoder,
         encoder_name=snakemake.wildcards.encoder,

@@ -1,10 +1,10 @@
 """Rule distort_dps_triplets: a DPS 2AFC triplet set (ref, p0, p1, judge) at 64x64 from the bank's references."""
 
-from perceptflow.distortions.dps_bank import run_dps_triplets
+from perceptflow.distortions.dps.stage import distort_dps_triplets
 from perceptflow.tracking.snakemake import rule_run
 
 with rule_run(snakemake, stage="distort") as run:
-    triplets = run_dps_triplets(
+    triplets = distort_dps_triplets(
         snakemake.params.dps,
         manifest=snakemake.input.manifest,
         out_dir=snakemake.output.images,

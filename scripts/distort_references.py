@@ -1,10 +1,10 @@
 """Rule distort_references: reference crops and the (type, level) distortion bank, with a manifest."""
 
-from perceptflow.distortions.bank import run_distort
+from perceptflow.distortions.stage import distort_references
 from perceptflow.tracking.snakemake import rule_run
 
 with rule_run(snakemake, stage="distort") as run:
-    manifest = run_distort(
+    manifest = distort_references(
         snakemake.params.distort,
         out_dir=snakemake.output.images,
         manifest_path=snakemake.output.manifest,

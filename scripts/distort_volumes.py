@@ -1,10 +1,10 @@
 """Rule distort_volumes: preprocessed reference volumes and their 3D artefacts, a manifest and skipped.csv."""
 
-from perceptflow.distortions.medical_bank import run_distort_volumes
+from perceptflow.distortions.medical.stage import distort_volumes
 from perceptflow.tracking.snakemake import rule_run
 
 with rule_run(snakemake, stage="distort") as run:
-    manifest, skipped = run_distort_volumes(
+    manifest, skipped = distort_volumes(
         snakemake.params.volumes,
         out_dir=snakemake.output.volumes,
         manifest_path=snakemake.output.manifest,

@@ -2,13 +2,13 @@
 
 import torch
 
-from perceptflow.distortions.dps_eval import run_dps_2afc
+from perceptflow.dps.stage import evaluate_dps_2afc
 from perceptflow.models import pick_device
 from perceptflow.tracking.snakemake import rule_run
 
 with rule_run(snakemake, stage="evaluate") as run:
     torch.set_num_threads(snakemake.threads)
-    result = run_dps_2afc(
+    result = evaluate_dps_2afc(
         snakemake.input.triplets,
         dict(zip(snakemake.params.encoders, snakemake.input.encoders, strict=True)),
         out=snakemake.output.scores,

@@ -1,14 +1,14 @@
-"""Rule evaluate_fr_baselines: PSNR and SSIM of every (reference, image) pair of a dataset."""
+"""Rule evaluate_fr_baselines: PSNR, SSIM and the piq baselines of every (reference, image) pair of a dataset."""
 
-import pandas as pd
-
-from perceptflow.data import read_table
-from perceptflow.evaluate.stage import compute_fr_baselines
+from perceptflow.evaluate.stage import evaluate_fr_baselines
 from perceptflow.tracking.snakemake import rule_run
 
 with rule_run(snakemake, stage="evaluate") as run:
-    scores = compute_fr_baselines(read_table(snakemake.input.table), threads=snakemake.threads)
-    if scores is None:  # no references: an empty table records that, evaluate_metrics reports the skip
-        scores = pd.DataFrame(columns=["psnr", "ssim", "image_id"])
-    scores.to_csv(snakemake.output.scores, index=False)
+    evaluate_fr_baselines(
+        snakemake.input.table,
+        scores_out=snakemake.output.scores,
+        skips_out=snakemake.output.skips,
+        threads=snakemake.threads,
+    )
     run.log_artifact(snakemake.output.scores)
+    run.log_artifact(snakemake.output.skips)

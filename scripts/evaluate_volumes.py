@@ -1,10 +1,10 @@
 """Rule evaluate_volumes: metrics.json, predictions and plot of one 3D method on one 3D dataset, with baselines."""
 
-from perceptflow.evaluate.volumes import evaluate_volumes_from_files
+from perceptflow.evaluate.volumes.stage import evaluate_volumes
 from perceptflow.tracking.snakemake import rule_run
 
 with rule_run(snakemake, stage="evaluate") as run:
-    metrics = evaluate_volumes_from_files(
+    metrics = evaluate_volumes(
         snakemake.wildcards.vmethod,
         dict(snakemake.input.items()),
         dict(snakemake.output.items()),

@@ -7,13 +7,14 @@ The table and plot are logged to the report run and, as parent-level artifacts, 
 
 import os
 
-from perceptflow.evaluate.comparison import log_to_parent_run, write_parent_run_file, write_summary
+from perceptflow.evaluate.comparison import log_to_parent_run, write_parent_run_file
+from perceptflow.evaluate.stage import report_summary
 from perceptflow.tracking import TrackingSettings, init_tracking
 from perceptflow.tracking.runs import EXECUTION_ID_ENV
 from perceptflow.tracking.snakemake import rule_run
 
 with rule_run(snakemake, stage="report") as run:
-    table = write_summary(
+    table = report_summary(
         [*snakemake.input.metrics, *snakemake.input.volume_metrics],
         table_out=snakemake.output.table,
         plot_out=snakemake.output.plot,

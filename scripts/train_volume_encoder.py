@@ -3,11 +3,11 @@ checkpoint)."""
 
 import pandas as pd
 
-from perceptflow.ssl.volume_methods import train_volumes_from_manifest
+from perceptflow.ssl.volumes.stage import train_volume_encoder
 from perceptflow.tracking.snakemake import rule_run
 
 with rule_run(snakemake, stage="train") as run:
-    history = train_volumes_from_manifest(
+    history = train_volume_encoder(
         snakemake.wildcards.vmethod,
         snakemake.input.manifest,
         snakemake.params.train,
@@ -16,6 +16,7 @@ with rule_run(snakemake, stage="train") as run:
         threads=snakemake.threads,
         on_epoch=lambda row: run.log_metrics(row, step=row["epoch"]),
     )
+    run.log_history(history)  # epochs trained before a kill and resume, too
     pd.DataFrame(history).to_csv(snakemake.output.history, index=False)
     run.log_artifact(snakemake.output.history)
     run.log_artifact(snakemake.output.encoder, artifact_path="encoder")

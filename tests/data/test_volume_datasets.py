@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from perceptflow.data.datasets import DatasetError
-from perceptflow.data.nifti import NiftiReadError
-from perceptflow.data.volume_datasets import (
+from perceptflow.data.volumes.datasets import (
     is_volume_dataset,
     load_volume_dataset,
     preprocess_config,
     read_volume_array,
 )
+from perceptflow.data.volumes.nifti import NiftiReadError
 
 
 def _csv(path: Path, rows: list[str]) -> str:

@@ -22,10 +22,9 @@ from perceptflow.distortions.bank import (
     composite_key,
     generate_bank,
     label_component,
-    run_distort,
-    run_gallery,
 )
 from perceptflow.distortions.compose import apply_chain
+from perceptflow.distortions.stage import distort_gallery, distort_references
 
 REFS = {"kind": "demo", "names": ["astronaut", "camera"]}
 TINY = BankSpec(types=("jpeg", "white_noise"), levels=(1, 3), seed=0, crop=48, resize=48)
@@ -66,7 +65,7 @@ def test_manifest__one_row_per_image_with_labels_values_and_paths(tmp_path: Path
 
 def test_run_distort__writes_the_manifest_csv(tmp_path: Path) -> None:
     params = {"types": ["jpeg"], "levels": [2], "seed": 0, "crop": 32, "resize": 32, "references": REFS}
-    manifest = run_distort(params, out_dir=tmp_path / "images", manifest_path=tmp_path / "manifest.csv")
+    manifest = distort_references(params, out_dir=tmp_path / "images", manifest_path=tmp_path / "manifest.csv")
     assert pd.read_csv(tmp_path / "manifest.csv")["image_id"].tolist() == manifest["image_id"].tolist()
 
 
@@ -134,8 +133,8 @@ def test_label_component__highest_level_first_on_ties() -> None:
 def test_run_gallery__draws_the_configured_types_and_checks_the_reference(tmp_path: Path) -> None:
     params = {"types": ["jpeg", "white_noise"], "crop": 48, "resize": 48, "references": REFS,
               "gallery": {"reference": "camera", "size": 48}}  # fmt: skip
-    out = run_gallery(params, out=tmp_path / "gallery.png")
+    out = distort_gallery(params, out=tmp_path / "gallery.png")
     width, height = Image.open(out).size
     assert out.is_file() and height > 100 and width > height
     with pytest.raises(ValueError, match=r"distort\.gallery\.reference 'moon'.*astronaut, camera"):
-        run_gallery({**params, "gallery": {"reference": "moon"}}, out=tmp_path / "other.png")
+        distort_gallery({**params, "gallery": {"reference": "moon"}}, out=tmp_path / "other.png")

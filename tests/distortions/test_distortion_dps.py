@@ -7,7 +7,7 @@ import pytest
 
 from perceptflow.distortions import apply_distortion, distortions_in
 from perceptflow.distortions._ops import from_uint8, to_uint8
-from perceptflow.distortions.dps import (
+from perceptflow.distortions.dps.contexts import (
     DPS_RANGES,
     DPS_TYPES,
     make_rankings,

@@ -23,7 +23,7 @@ from perceptflow.distortions import (
     level_value,
 )
 
-#: The KADID-10k / KADIS-700k generator table (METHODS.md §1.6), KADID order.
+#: The KADID-10k / KADIS-700k generator table (Lin et al., KADID-10k, QoMEX 2019), KADID order.
 KADIS_TABLE = {
     "gaussian_blur": (0.1, 0.5, 1, 2, 5),
     "lens_blur": (1, 2, 4, 6, 8),

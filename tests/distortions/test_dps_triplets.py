@@ -12,15 +12,16 @@ from PIL import Image
 
 from perceptflow.data.images import load_rgb
 from perceptflow.distortions.bank import BankSpec, collect_references, generate_bank
-from perceptflow.distortions.dps import DPS_TYPES, make_triplet
-from perceptflow.distortions.dps_bank import (
+from perceptflow.distortions.dps.contexts import DPS_TYPES, make_triplet
+from perceptflow.distortions.dps.stage import distort_dps_triplets
+from perceptflow.distortions.dps.triplets import (
     TRIPLET_COLUMNS,
     DpsSpec,
     reference_patches,
-    run_dps_triplets,
     triplet_rng,
 )
-from perceptflow.distortions.dps_eval import load_triplets, pixel_distances, run_dps_2afc, score_triplets
+from perceptflow.dps.stage import evaluate_dps_2afc
+from perceptflow.dps.twoafc import load_triplets, pixel_distances, score_triplet_table
 from perceptflow.models import build_encoder, save_encoder
 
 PARAMS = {"n_triplets": 7, "rankings": 2, "seed": 0}
@@ -36,7 +37,7 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _triplets(manifest: Path, out: Path, threads: int = 1) -> pd.DataFrame:
-    return run_dps_triplets(
+    return distort_dps_triplets(
         PARAMS, manifest=manifest, out_dir=out / "images", csv_path=out / "triplets.csv", threads=threads
     )
 
@@ -102,7 +103,7 @@ def hand_made(tmp_path: Path) -> Path:
 
 def test_2afc__hand_made_case_with_a_tie(hand_made: Path) -> None:
     triplets = load_triplets(hand_made)
-    result = score_triplets(triplets, pixel_distances(triplets))
+    result = score_triplet_table(triplets, pixel_distances(triplets))
     expected = (1 + 0 + 0.5 + 0.25) / 4
     assert result["score_2afc"] == {"psnr": pytest.approx(expected), "ssim": pytest.approx(expected)}
     assert result["ties"] == {"psnr": 1, "ssim": 1}
@@ -113,7 +114,7 @@ def test_2afc__hand_made_case_with_a_tie(hand_made: Path) -> None:
 def test_run_dps_2afc__scores_every_encoder_and_writes_json(hand_made: Path, tmp_path: Path) -> None:
     save_encoder(build_encoder("resnet18", seed=0), tmp_path / "enc.pt", method="random_init")
     out = tmp_path / "2afc.json"
-    result = run_dps_2afc(hand_made, {"random_init": tmp_path / "enc.pt"}, out=out, fr_distance="cosine")
+    result = evaluate_dps_2afc(hand_made, {"random_init": tmp_path / "enc.pt"}, out=out, fr_distance="cosine")
     assert json.loads(out.read_text()) == result
     assert set(result["score_2afc"]) == {"psnr", "ssim", "random_init"}
     assert result["ties"]["random_init"] >= 1  # p0 and p1 are the same file in triplet 2

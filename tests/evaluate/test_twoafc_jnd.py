@@ -1,4 +1,4 @@
-"""2AFC score and JND mAP on hand-computed cases (LPIPS definitions, METHODS.md §6.2-6.3)."""
+"""2AFC score and JND mAP on hand-computed cases (LPIPS definitions, Zhang et al., LPIPS/BAPPS, CVPR 2018)."""
 
 import numpy as np
 import pytest

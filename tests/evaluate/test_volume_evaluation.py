@@ -13,9 +13,9 @@ from scipy import stats
 
 from perceptflow.data.datasets import DatasetTable, save_table
 from perceptflow.evaluate.comparison import comparison_table
-from perceptflow.evaluate.volumes import (
+from perceptflow.evaluate.volumes.stage import (
     build_volume_metrics,
-    evaluate_volumes_from_files,
+    evaluate_volumes,
     leave_one_volume_out,
     severity_pairs,
     twoafc_by_severity,
@@ -147,7 +147,7 @@ def test_evaluate_volumes_from_files_and_baseline_scores(tmp_path: Path) -> None
         "fr_scores": str(tmp_path / "fr.csv"),
     }
     outputs = {k: str(tmp_path / v) for k, v in {"metrics": "m.json", "predictions": "p.csv", "plot": "p.png"}.items()}
-    evaluate_volumes_from_files("contrastive3d", inputs, outputs, alphas=[1.0])
+    evaluate_volumes("contrastive3d", inputs, outputs, alphas=[1.0])
     written = json.loads(Path(outputs["metrics"]).read_text())
     assert written["method"] == "contrastive3d" and written["twoafc"]["score"] == 1.0
     assert Path(outputs["plot"]).stat().st_size > 10_000

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from perceptflow.data.datasets import DatasetTable
-from perceptflow.data.nifti import NiftiReadError
+from perceptflow.data.volumes.nifti import NiftiReadError
 from perceptflow.features.store import read_feature_store
-from perceptflow.features.volumes import (
+from perceptflow.features.volumes.extract import (
     WindowSpec,
     encode_volume,
     encode_volume_files,
@@ -24,7 +24,7 @@ from perceptflow.features.volumes import (
     window_grid,
     window_starts,
 )
-from perceptflow.models import build_volume_encoder, save_volume_encoder
+from perceptflow.models.volumes import build_volume_encoder, save_volume_encoder
 
 
 class MomentEncoder(nn.Module):

@@ -9,8 +9,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from perceptflow.data.nifti import demo_volumes
-from perceptflow.distortions.medical_api import calibration_volume
+from perceptflow.data.volumes.nifti import demo_volumes
+from perceptflow.distortions.medical.api import calibration_volume
 
 
 @pytest.fixture(scope="session")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from perceptflow.ssl.appearance import (
+from perceptflow.ssl.volumes.appearance import (
     AppearanceSettings,
     bezier_intensity,
     corrupt_appearance,
     inpaint_noise,
     local_shuffle,
 )
-from perceptflow.ssl.volume_views import random_crop, random_rotate_scale, rotation_matrix
+from perceptflow.ssl.volumes.views import random_crop, random_rotate_scale, rotation_matrix
 
 
 def volume(seed: int = 0, size: int = 20) -> np.ndarray:

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from perceptflow.models.unet3d import UNet3D
-from perceptflow.ssl.gvsl import (
+from perceptflow.models.volumes.unet3d import UNet3D
+from perceptflow.ssl.method import SSLMethod
+from perceptflow.ssl.volumes.gvsl import (
     ROTATION_LIMIT,
     SCALE_LIMIT,
     SHEAR_LIMIT,
@@ -23,7 +24,6 @@ from perceptflow.ssl.gvsl import (
     local_ncc_map,
     smoothness,
 )
-from perceptflow.ssl.method import SSLMethod
 
 WIDTHS = (4, 8, 16)  # depth 2: sides must be multiples of 4
 

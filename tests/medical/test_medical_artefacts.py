@@ -10,16 +10,15 @@ from scipy import ndimage
 
 from perceptflow.distortions import (
     DISTORTIONS,
-    MEDICAL_DISTORTIONS,
     apply_distortion,
-    apply_volume_distortion,
     class_label,
     distortion_rng,
     distortions_in,
     get_distortion,
-    medical_class_label,
 )
-from perceptflow.distortions.medical_api import nrmse, severity_table, step_ratio
+from perceptflow.distortions.medical import MEDICAL_DISTORTIONS, apply_volume_distortion, medical_class_label
+from perceptflow.distortions.medical.api import severity_table, step_ratio
+from perceptflow.measures import nrmse
 
 #: Types that draw from the generator (the others are fully determined by the level).
 RANDOM_TYPES = {"mri_motion", "mri_spike", "mri_bias_field", "mri_rician_noise", "mri_undersampling"}

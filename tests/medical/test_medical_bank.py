@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 
 from perceptflow.data.datasets import load_synthetic_dataset
-from perceptflow.data.nifti import NiftiReadError
+from perceptflow.data.volumes.nifti import NiftiReadError
+from perceptflow.data.volumes.sources import collect_volume_sources
 from perceptflow.distortions.bank import MANIFEST_COLUMNS
-from perceptflow.distortions.medical_bank import (
+from perceptflow.distortions.medical.bank import (
     SKIPPED_COLUMNS,
     VolumeBankSpec,
-    collect_volume_sources,
-    run_distort_volumes,
     volume_bank_spec,
 )
-from perceptflow.distortions.registry import MEDICAL_DISTORTIONS
+from perceptflow.distortions.medical.registry import MEDICAL_DISTORTIONS
+from perceptflow.distortions.medical.stage import distort_volumes
 
 SMALL = {"spacing": 6.0, "shape": 24}
 
@@ -35,7 +35,7 @@ def params(references: dict, artefacts: list[str] | None = None, levels: list[in
 
 def run(tmp: Path, p: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
     manifest_path = tmp / "manifest.csv"
-    manifest, skipped = run_distort_volumes(
+    manifest, skipped = distort_volumes(
         p, out_dir=tmp / "volumes", manifest_path=manifest_path, skipped_path=tmp / "skipped.csv", threads=threads
     )
     return manifest, skipped, manifest_path

@@ -13,7 +13,7 @@ from PIL import Image
 
 from perceptflow.cli.distortions import add_distortions_parser
 from perceptflow.data.images import ImageReadError
-from perceptflow.distortions.medical_gallery import orthogonal_slices
+from perceptflow.distortions.medical.gallery import orthogonal_slices
 
 
 def run(argv: list[str]) -> int:

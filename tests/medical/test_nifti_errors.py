@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from perceptflow.data.nifti import NiftiConfig, NiftiReadError, load_nifti, read_volume
+from perceptflow.data.volumes.nifti import NiftiConfig, NiftiReadError, load_nifti, read_volume
 
 
 def _volume() -> np.ndarray:

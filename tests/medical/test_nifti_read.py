@@ -8,7 +8,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from perceptflow.data.nifti import NiftiConfig, NiftiReadError, crop_or_pad, nifti_files, read_volume
+from perceptflow.data.volumes.nifti import NiftiConfig, NiftiReadError, crop_or_pad, nifti_files, read_volume
 
 #: nibabel's bundled test data (the 4D example lives here).
 NIBABEL_DATA = Path(nib.__file__).parent / "tests" / "data"

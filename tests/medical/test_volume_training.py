@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -12,13 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from perceptflow.distortions.medical_bank import run_distort_volumes
-from perceptflow.models import load_volume_encoder
-from perceptflow.ssl.stage import samples_from_manifest
-from perceptflow.ssl.volume_config import VolumeTrainConfig
-from perceptflow.ssl.volume_contrastive import N_CLASSES, VolumeCropViews, build_volume_contrastive
-from perceptflow.ssl.volume_gvsl import GVSLTriplets, build_volume_gvsl, gvsl_adam, gvsl_volume_encoder
-from perceptflow.ssl.volume_methods import save_volume_random_init, train_volumes_from_manifest, volume_train_config
+from perceptflow.distortions.medical.stage import distort_volumes
+from perceptflow.models.volumes import load_volume_encoder
+from perceptflow.models.volumes.stage import train_volume_random_init
+from perceptflow.ssl.training import samples_from_manifest
+from perceptflow.ssl.volumes.config import VolumeTrainConfig
+from perceptflow.ssl.volumes.contrastive import N_CLASSES, VolumeCropViews, build_volume_contrastive
+from perceptflow.ssl.volumes.gvsl_training import GVSLTriplets, build_volume_gvsl, gvsl_adam, gvsl_volume_encoder
+from perceptflow.ssl.volumes.registry import volume_train_config
+from perceptflow.ssl.volumes.stage import train_volume_encoder
 
 CONFIG = VolumeTrainConfig(widths=(4, 8), crop=16, epochs=2, batch_size=4, lr=0.05, gvsl_lr=0.01, gvsl_window=5)
 
@@ -36,7 +37,7 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "preprocess": {"spacing": 6.0, "shape": 24},
         "distort": {"artefacts": ["mri_blur", "mri_rician_noise"], "levels": [1, 5]},
     }
-    run_distort_volumes(
+    distort_volumes(
         params, out_dir=root / "volumes", manifest_path=root / "manifest.csv", skipped_path=root / "skipped.csv"
     )
     return root / "manifest.csv"
@@ -109,7 +110,7 @@ def test_gvsl__gradient_reaches_unet_and_heads_loss_falls_and_export(manifest: P
 
 
 def _train(method: str, manifest: Path, root: Path, params: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
-    return train_volumes_from_manifest(
+    return train_volume_encoder(
         method, manifest, params, checkpoint_dir=root / "ckpt", encoder_out=root / "encoder.pt", threads=1, **kwargs
     )
 
@@ -156,8 +157,8 @@ def test_config__validation_names_the_key_and_methods_ignore_foreign_keys() -> N
 
 
 def test_random_init__seeded_volume_encoder(tmp_path: Path) -> None:
-    save_volume_random_init([4, 8], 5, tmp_path / "a.pt")
-    save_volume_random_init((4, 8), 5, tmp_path / "b.pt")
+    train_volume_random_init([4, 8], 5, tmp_path / "a.pt")
+    train_volume_random_init((4, 8), 5, tmp_path / "b.pt")
     a, info = load_volume_encoder(tmp_path / "a.pt")
     b, _ = load_volume_encoder(tmp_path / "b.pt")
     assert info["method"] == "random_init" and info["metadata"] == {"seed": 5, "widths": [4, 8]} and a.feature_dim == 12
@@ -172,14 +173,16 @@ def test_cli_ssl_list__shows_3d_methods(capsys: pytest.CaptureFixture[str]) -> N
     assert listed["contrastive3d"] == listed["gvsl"] == "3d" and listed["contrique"] == "2d"
 
 
-def test_workflow_key_lists_match_the_library() -> None:
-    """rules/volumes_common.smk repeats the per-method key lists (the Snakefile does not import torch)."""
-    from perceptflow.ssl.volume_config import CONTRASTIVE_KEYS, GVSL_KEYS
-    from perceptflow.ssl.volume_methods import VOLUME_METHODS
+def test_workflow_resolves_volume_params_with_the_library_key_lists() -> None:
+    """The rules take 3D method names and per-method keys from the library (perceptflow.wiring), never a copy."""
+    from perceptflow.ssl.volumes.config import CONTRASTIVE_KEYS, GVSL_KEYS
+    from perceptflow.wiring import resolve_volume_method_params
 
     text = (Path(__file__).parents[2] / "rules" / "volumes_common.smk").read_text()
-    values = {
-        line.split(" = ")[0]: ast.literal_eval(line.split(" = ", 1)[1]) for line in text.splitlines() if " = (" in line
-    }
-    assert values["VOLUME_GVSL_KEYS"] == GVSL_KEYS and values["VOLUME_CONTRASTIVE_KEYS"] == CONTRASTIVE_KEYS
-    assert values["VOLUME_METHOD_NAMES"] == tuple(VOLUME_METHODS)
+    assert "GVSL_KEYS" not in text and "CONTRASTIVE_KEYS" not in text
+    train = {"methods": ["gvsl"], "random_init_seed": 1, "epochs": 2, "lr": 0.1, "gvsl_lr": 0.001}
+    gvsl, contrastive = (resolve_volume_method_params(train, m) for m in ("gvsl", "contrastive3d"))
+    assert gvsl == {"epochs": 2, "gvsl_lr": 0.001} and not set(gvsl) & set(CONTRASTIVE_KEYS)
+    assert contrastive == {"epochs": 2, "lr": 0.1} and not set(contrastive) & set(GVSL_KEYS)
+    with pytest.raises(ValueError, match="not a 3D method"):
+        resolve_volume_method_params(train, "contrique")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from perceptflow.models import (
+from perceptflow.models import EncoderFileError
+from perceptflow.models.volumes import (
     VOLUME_ENCODER_FORMAT,
-    EncoderFileError,
     VolumeEncoder,
     build_volume_encoder,
     load_volume_encoder,

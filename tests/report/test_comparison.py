@@ -15,8 +15,8 @@ from perceptflow.evaluate.comparison import (
     log_to_parent_run,
     method_matrix,
     write_parent_run_file,
-    write_summary,
 )
+from perceptflow.evaluate.stage import report_summary
 from perceptflow.tracking import TrackingSettings, init_tracking
 
 SRCC = {
@@ -66,7 +66,7 @@ def test_table__every_method_by_dataset_with_gain_and_2afc(inputs: tuple[list[Pa
 
 def test_write_summary__csv_and_png(inputs: tuple[list[Path], Path], tmp_path: Path) -> None:
     files, twoafc = inputs
-    write_summary(files, table_out=tmp_path / "t.csv", plot_out=tmp_path / "p.png", twoafc_files=[twoafc])
+    report_summary(files, table_out=tmp_path / "t.csv", plot_out=tmp_path / "p.png", twoafc_files=[twoafc])
     assert len(pd.read_csv(tmp_path / "t.csv")) == 4 + 2 + 2 + 3  # methods, random init, psnr, 2afc rows
     assert (tmp_path / "p.png").stat().st_size > 1000
 
@@ -85,7 +85,7 @@ def test_parent_run__created_once_per_execution_and_finished(
     settings = TrackingSettings(experiment="unit", tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = init_tracking(settings)
     table = tmp_path / "t.csv"
-    write_summary(inputs[0], table_out=table, plot_out=tmp_path / "p.png")
+    report_summary(inputs[0], table_out=table, plot_out=tmp_path / "p.png")
     uri = settings.resolved_uri()
     first = log_to_parent_run([table], execution_id="e1", experiment_id=experiment, tracking_uri=uri)
     again = log_to_parent_run([table], execution_id="e1", experiment_id=experiment, tracking_uri=uri)

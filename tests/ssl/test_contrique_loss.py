@@ -1,4 +1,4 @@
-"""CONTRIQUE's multi-class NT-Xent against a hand-computed case and a naive loop (METHODS.md §1.2)."""
+"""CONTRIQUE's multi-class NT-Xent against a hand-computed case and a naive loop (Madhusudana et al., 2022)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from perceptflow.ssl import ContriqueLoss, multiclass_nt_xent
 
 
 def naive_loss(z: torch.Tensor, labels: torch.Tensor, temperature: float) -> float:
-    """The formula of METHODS.md §1.2, one row and one pair at a time, in float64."""
+    """The formula of Madhusudana et al., CONTRIQUE, IEEE TIP 2022, one row and one pair at a time, in float64."""
     z = z.double() / z.double().norm(dim=1, keepdim=True)
     y = labels.double()
     total = 0.0

@@ -13,7 +13,7 @@ import torch
 import torch.multiprocessing as mp
 
 from perceptflow.ssl import METHODS, TrainConfig, TrainSample, train_method
-from perceptflow.ssl.launch import torchrun_command, train_with_torchrun
+from perceptflow.ssl.torchrun import torchrun_command, train_with_torchrun
 from perceptflow.ssl.views import SeededSampler
 
 WORLD = 2

@@ -15,7 +15,6 @@ from PIL import Image
 from perceptflow.data.slices import demo_mri_slices, folder_images, volume_slices, write_slice_pngs
 from perceptflow.models import load_encoder
 from perceptflow.ssl import METHODS, MixupConfig, TrainConfig, TrainSample, mixup_loss, train_method
-from perceptflow.ssl.checkpoint import samples_fingerprint
 from perceptflow.ssl.mixup import (
     MixupPairs,
     build_mixup,
@@ -26,7 +25,8 @@ from perceptflow.ssl.mixup import (
     split_groups,
     transparency_srcc,
 )
-from perceptflow.ssl.stage import RESUMABLE_KEYS, checkpoint_key
+from perceptflow.ssl.resume import samples_fingerprint
+from perceptflow.ssl.training import RESUMABLE_KEYS, checkpoint_key
 
 
 def write_photos(root: Path, *, n_references: int = 10, per_reference: int = 2, size: int = 40) -> list[TrainSample]:
@@ -159,7 +159,8 @@ def test_config__errors_name_the_key(values: dict, key: str) -> None:
 
 def test_checkpoint_key__unchanged_without_mixup_and_sensitive_to_it(photos: list[TrainSample]) -> None:
     config = TrainConfig()
-    legacy = {k: v for k, v in asdict(config).items() if k not in RESUMABLE_KEYS and k != "mixup"}
+    unset = (*RESUMABLE_KEYS, "mixup", "continue_from_checkpoint")  # absent when unset: keys as before they existed
+    legacy = {k: v for k, v in asdict(config).items() if k not in unset}
     payload = json.dumps({"method": "simclr", "config": legacy, "data": samples_fingerprint(photos)}, sort_keys=True)
     assert checkpoint_key("simclr", config, photos) == hashlib.sha256(payload.encode()).hexdigest()[:12]
     first = checkpoint_key("mixup", TrainConfig.from_dict({"mixup": {}}), photos)

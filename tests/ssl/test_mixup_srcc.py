@@ -16,7 +16,7 @@ from PIL import Image
 from perceptflow.data.demo import load_demo_sources
 from perceptflow.models import load_encoder
 from perceptflow.ssl.mixup import SRCC_KEY, UNSEEN_PHOTOS_SRCC_KEY
-from perceptflow.ssl.stage import train_from_manifest
+from perceptflow.ssl.stage import train_encoder
 
 PARAMS = {
     "method": "mixup",
@@ -49,12 +49,13 @@ def write_photo_manifest(root: Path, *, per_reference: int = 32, size: int = 48)
 def test_mixup__held_out_transparency_srcc_reaches_0_8(tmp_path: Path) -> None:
     manifest = write_photo_manifest(tmp_path)
     logged: list[dict] = []
-    history = train_from_manifest(
-        "mixup",
-        manifest,
-        PARAMS,
+    history = train_encoder(
+        method="mixup",
+        manifest=manifest,
+        params=PARAMS,
         checkpoint_dir=tmp_path / "ckpt",
         encoder_out=tmp_path / "encoder.pt",
+        gpus=0,
         threads=2,
         on_epoch=logged.append,
     )

@@ -50,7 +50,7 @@ def test_train__loss_falls_and_encoder_file_records_the_run(reference: tuple[Pat
     assert all(row["images_per_s"] > 0 and 0 <= row["data_wait_fraction"] < 1 for row in history)
     encoder, payload = load_encoder(root / "encoder.pt")
     assert encoder.arch == "resnet18" and payload["method"] == "contrique"
-    assert payload["metadata"] == {"config": asdict(CONFIG), "history": history}
+    assert payload["metadata"] == {"config": asdict(CONFIG), "history": history, "continued_from": None}
     assert torch.load(root / "ckpt" / "last.pt", weights_only=True)["epoch"] == 4
 
 
@@ -72,13 +72,18 @@ def test_train__resumed_run_equals_uninterrupted_run(
     assert _same_weights(tmp_path / "encoder.pt", reference[0] / "encoder.pt"), "bitwise equal weights"
 
 
-def test_train__more_epochs_extend_a_finished_run(
+def test_train__more_epochs_continue_a_finished_run_only_when_asked(
     reference: tuple[Path, list], tmp_path: Path, tiny_samples: list[TrainSample]
 ) -> None:
     shutil.copytree(reference[0] / "ckpt", tmp_path / "ckpt")
-    history = _train(tiny_samples, replace(CONFIG, epochs=5), tmp_path)
+    with pytest.raises(ValueError, match=r"epochs: 4 -> 5.*continue_from_checkpoint"):
+        _train(tiny_samples, replace(CONFIG, epochs=5), tmp_path)
+    history = _train(tiny_samples, replace(CONFIG, epochs=5, continue_from_checkpoint=True), tmp_path)
     assert [row["epoch"] for row in history] == [1, 2, 3, 4, 5]
     assert history[:4] == reference[1]
+    _, payload = load_encoder(tmp_path / "encoder.pt")
+    assert payload["metadata"]["continued_from"] == {"epochs": 4, "epoch": 4}
+    assert payload["metadata"]["config"]["continue_from_checkpoint"] is True
 
 
 def test_train__finished_checkpoint_only_rewrites_the_encoder(
@@ -95,7 +100,8 @@ def test_train__finished_checkpoint_only_rewrites_the_encoder(
     ("changes", "message"),
     [
         ({"lr": 0.1}, r"different train config \(lr: 0.6 -> 0.1\)"),
-        ({"epochs": 3}, "it holds 4 epochs, more than train.epochs=3"),
+        ({"epochs": 3}, r"epochs: 4 -> 3"),
+        ({"epochs": 3, "continue_from_checkpoint": True}, "it holds 4 epochs, more than train.epochs=3"),
     ],
 )
 def test_train__incompatible_checkpoint_is_refused_naming_file_and_keys(

@@ -15,7 +15,9 @@ def workflow_run(tmp_path_factory: pytest.TempPathFactory) -> WorkflowRun:
     workdir = tmp_path_factory.mktemp("workflow")
     config = tiny_config(live_csv if live_csv.is_file() else None)
     config_path = workdir / "tiny.yaml"
-    config_path.write_text(yaml.safe_dump(config))
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     start = time.perf_counter()
-    result = run_snakemake(workdir, config_path, "--cores", "2")
+    # Each job records the perceptflow modules it imported: test_each_rule_runs_only_code_its_hash_covers
+    imports = {"PERCEPTFLOW_IMPORTS_LOG": str(workdir / "imports")}
+    result = run_snakemake(workdir, config_path, "--cores", "2", env=imports)
     return WorkflowRun(workdir, config_path, config, time.perf_counter() - start, result.stdout + result.stderr)

@@ -30,6 +30,8 @@ def test_evaluate_writes_metrics_for_a_csv_dataset(
     assert -1 <= metrics["fr_zero_shot"]["srcc"] <= 1
     assert -1 <= metrics["nr_ridge"]["srcc_median"] <= 1
     assert "plcc_median" in metrics["nr_ridge"]
+    assert -1 <= metrics["fr_lpips"]["srcc"] <= 1 and -1 <= metrics["contrique_fr_ridge"]["srcc_median"] <= 1
+    assert {"fr_lpips", "contrique_fr_ridge"} <= {row["mode"] for row in metrics["table"]}
     assert metrics["baselines"]["psnr"]["fr_zero_shot"]["srcc"] == pytest.approx(0.821, abs=5e-4)
     assert metrics["baselines"]["ssim"]["fr_zero_shot"]["srcc"] == pytest.approx(0.915, abs=5e-4)
     predictions = pd.read_csv(tmp_path / "out" / "predictions.csv")

@@ -12,7 +12,15 @@ import pandas as pd
 import pytest
 import yaml
 import zarr
-from workflow_support import ROOT, WorkflowRun, planned_jobs, run_snakemake, tiny_config
+from workflow_support import (
+    ROOT,
+    WorkflowRun,
+    assert_rules_ran_only_hashed_code,
+    edited_package,
+    planned_jobs,
+    run_snakemake,
+    tiny_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,9 +55,10 @@ def volume_run(tmp_path_factory: pytest.TempPathFactory) -> WorkflowRun:
     workdir = tmp_path_factory.mktemp("volumes")
     config = tiny_volume_config()
     config_path = workdir / "tiny-volumes.yaml"
-    config_path.write_text(yaml.safe_dump(config))
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     start = time.perf_counter()
-    result = run_snakemake(workdir, config_path, "--cores", "2")
+    imports = {"PERCEPTFLOW_IMPORTS_LOG": str(workdir / "imports")}
+    result = run_snakemake(workdir, config_path, "--cores", "2", env=imports)
     return WorkflowRun(workdir, config_path, config, time.perf_counter() - start, result.stdout + result.stderr)
 
 
@@ -108,6 +117,20 @@ def test_every_3d_rule_is_a_finished_mlflow_run(volume_run: WorkflowRun) -> None
     evaluate = json.loads((volume_run.workdir / "results/volumes/evaluate/gvsl/bank/mlflow_run.json").read_text())
     tags = client.get_run(evaluate["run_id"]).data.tags
     assert set(tags["perceptflow.upstream.extract"].split(",")) <= {run.info.run_id for run in runs}
+
+
+def test_each_3d_rule_runs_only_code_its_hash_covers(volume_run: WorkflowRun) -> None:
+    assert_rules_ran_only_hashed_code(volume_run.workdir)
+
+
+def test_a_2d_only_module_edit_plans_no_3d_job(volume_run: WorkflowRun, tmp_path: Path) -> None:
+    assert planned_jobs(volume_run.snakemake("-n", env=edited_package(tmp_path, "ssl/simclr.py"))) == {}
+
+
+def test_a_3d_method_module_edit_reruns_3d_training_and_what_follows(volume_run: WorkflowRun, tmp_path: Path) -> None:
+    jobs = planned_jobs(volume_run.snakemake("-n", env=edited_package(tmp_path, "ssl/volumes/gvsl.py")))
+    assert jobs.get("train_volume_encoder") == len(METHODS) and "evaluate_volumes" in jobs
+    assert not {"distort_volumes", "evaluate_volume_baselines", "train_volume_random_init"} & set(jobs)
 
 
 def test_a_config_with_2d_and_3d_datasets_plans_both_paths(tmp_path: Path) -> None:

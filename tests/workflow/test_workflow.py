@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,14 @@ import pandas as pd
 import pytest
 import torch
 import zarr
-from workflow_support import ROOT, TINY_METHODS, WorkflowRun, pending_outputs, planned_jobs
+from workflow_support import (
+    TINY_METHODS,
+    WorkflowRun,
+    assert_rules_ran_only_hashed_code,
+    edited_package,
+    pending_outputs,
+    planned_jobs,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -181,7 +187,8 @@ def test_regress_change_reruns_only_regress_evaluate_report(workflow_run: Workfl
     config = copy.deepcopy(workflow_run.config)
     config["regress"]["alphas"] = [0.5, 5.0]
     jobs = planned_jobs(workflow_run.snakemake("-n", config=config))
-    assert set(jobs) == {"regress_ridge", "evaluate_metrics", "report_summary", "all"}
+    # export_metric: the NR heads choose their alpha from the same grid
+    assert set(jobs) == {"regress_ridge", "evaluate_metrics", "export_metric", "report_summary", "all"}
 
 
 def test_distort_change_reruns_everything_downstream(workflow_run: WorkflowRun) -> None:
@@ -201,13 +208,40 @@ def test_distort_change_reruns_everything_downstream(workflow_run: WorkflowRun) 
 
 
 def test_library_code_change_reruns_its_stage_and_dependents(workflow_run: WorkflowRun, tmp_path: Path) -> None:
-    copy_root = tmp_path / "src"
-    shutil.copytree(ROOT / "src" / "perceptflow", copy_root / "perceptflow")
-    ridge = copy_root / "perceptflow" / "regress" / "ridge.py"
-    ridge.write_text(ridge.read_text() + "\n# edited\n")
-    jobs = planned_jobs(workflow_run.snakemake("-n", env={"PYTHONPATH": str(copy_root)}))
-    assert {"regress_splits", "regress_ridge", "evaluate_metrics", "report_summary"} <= set(jobs)
+    jobs = planned_jobs(workflow_run.snakemake("-n", env=edited_package(tmp_path, "regress/ridge.py")))
+    assert {"regress_ridge", "evaluate_metrics", "report_summary"} <= set(jobs)
     assert not {"distort_references", "train_encoder", "extract_features"} & set(jobs)
+
+
+def test_a_3d_only_module_edit_plans_no_2d_job(workflow_run: WorkflowRun, tmp_path: Path) -> None:
+    jobs = planned_jobs(workflow_run.snakemake("-n", env=edited_package(tmp_path, "ssl/volumes/gvsl.py")))
+    assert jobs == {}
+
+
+def test_a_method_module_edit_reruns_that_method_only(workflow_run: WorkflowRun, tmp_path: Path) -> None:
+    result = workflow_run.snakemake("-n", env=edited_package(tmp_path, "ssl/simclr.py"))
+    jobs = planned_jobs(result)
+    assert jobs.get("train_encoder") == len(workflow_run.config["train"]["methods"])  # the shared ssl registry
+    assert not {"distort_references", "train_random_init", "regress_splits", "evaluate_fr_baselines"} & set(jobs)
+
+
+def test_each_rule_runs_only_code_its_hash_covers(workflow_run: WorkflowRun) -> None:
+    assert_rules_ran_only_hashed_code(workflow_run.workdir)
+
+
+def _reorder(value: object, reverse: bool) -> object:
+    if isinstance(value, dict):
+        return {k: _reorder(value[k], reverse) for k in sorted(value, reverse=reverse)}
+    if isinstance(value, list):
+        return [_reorder(item, reverse) for item in value]
+    return value
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["sorted-keys", "reversed-keys"])
+def test_key_order_never_reruns(workflow_run: WorkflowRun, reverse: bool) -> None:
+    config = _reorder(copy.deepcopy(workflow_run.config), reverse)
+    assert list(config) != list(workflow_run.config) or list(config["train"]) != list(workflow_run.config["train"])
+    assert planned_jobs(workflow_run.snakemake("-n", config=config)) == {}
 
 
 def test_method_override_reaches_only_that_methods_run(workflow_run: WorkflowRun) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -82,8 +83,8 @@ class WorkflowRun:
         """Run snakemake on this workdir (optionally with another config) and capture its output."""
         config_path = self.config_path
         if config is not None:
-            config_path = self.workdir / f"config-{abs(hash(yaml.safe_dump(config)))}.yaml"
-            config_path.write_text(yaml.safe_dump(config))
+            config_path = self.workdir / f"config-{abs(hash(yaml.safe_dump(config, sort_keys=False)))}.yaml"
+            config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         return run_snakemake(self.workdir, config_path, *args, env=env, check=check)
 
 
@@ -135,3 +136,28 @@ def pending_outputs(result: subprocess.CompletedProcess, rule: str) -> list[str]
         for row in rows[1:]
         if len(row) == len(header) and row[rule_at] == rule and row[plan_at] == "update pending"
     )
+
+
+def edited_package(tmp_path: Path, module: str) -> dict[str, str]:
+    """A copy of the perceptflow sources with ``module`` (path below the package) edited, as a PYTHONPATH env."""
+    copy_root = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "perceptflow", copy_root / "perceptflow")
+    path = copy_root / "perceptflow" / module
+    path.write_text(path.read_text() + "\n# edited\n")
+    return {"PYTHONPATH": str(copy_root)}
+
+
+def assert_rules_ran_only_hashed_code(workdir: Path) -> None:
+    """Every job's imported perceptflow modules (recorded under ``workdir/imports``) lie in its script's import
+    closure, the code its `code` param hashes."""
+    from perceptflow import wiring
+
+    root = wiring.package_root()
+    logs = sorted((workdir / "imports").glob("*/*.txt"))
+    assert logs, "no job recorded its imports"
+    for log in logs:
+        rule = log.parent.name
+        closure = set(wiring.import_closure(ROOT / "scripts" / f"{rule}.py", root))
+        imported = {wiring.module_file(name, root) for name in log.read_text().split()}
+        missing = sorted(str(path.relative_to(root)) for path in imported - closure if path is not None)
+        assert not missing, f"rule {rule} ran modules outside its code hash: {missing}"

@@ -125,8 +125,8 @@ def run_gallery(args: argparse.Namespace) -> int:
 
 def _run_volume_gallery(args: argparse.Namespace) -> int:
     """The medical gallery: read, reorient, resample and normalise the volume, then render."""
-    from perceptflow.data.nifti import NiftiConfig, read_volume
-    from perceptflow.distortions.medical_gallery import save_volume_gallery
+    from perceptflow.data.volumes.nifti import NiftiConfig, read_volume
+    from perceptflow.distortions.medical.gallery import save_volume_gallery
 
     volume = read_volume(args.image, NiftiConfig(spacing=args.spacing))[0]
     volume_id = args.image.name.split(".")[0]

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from perceptflow.evaluate.checkpoint import DEFAULT_ALPHAS, EvaluationSettings
+from perceptflow.evaluate.standalone import DEFAULT_ALPHAS, EvaluationSettings
 
 
 def add_evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def add_evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     """Run the evaluation and print the headline numbers."""
     from perceptflow.data.datasets import load_csv_dataset
-    from perceptflow.evaluate.checkpoint import evaluate_checkpoint
+    from perceptflow.evaluate.standalone import evaluate_checkpoint
     from perceptflow.models import pick_device
 
     table = load_csv_dataset(args.manifest, score_column=args.score_column, higher_is_better=args.higher_is_better)
@@ -55,6 +55,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "n_refs": metrics["n_refs"],
         "nr_ridge.srcc_median": metrics["nr_ridge"]["srcc_median"],
         "fr_zero_shot.srcc": metrics["fr_zero_shot"].get("srcc"),
+        "fr_lpips.srcc": metrics.get("fr_lpips", {}).get("srcc"),
+        "contrique_fr_ridge.srcc_median": metrics.get("contrique_fr_ridge", {}).get("srcc_median"),
         "psnr.srcc": metrics["baselines"]["psnr"]["fr_zero_shot"].get("srcc"),
     }
     print(json.dumps(headline, indent=2))

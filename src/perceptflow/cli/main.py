@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (subcommands register themselves)."""
     from perceptflow.cli.distortions import add_distortions_parser
     from perceptflow.cli.evaluate import add_evaluate_parser
+    from perceptflow.cli.score import add_score_parser
     from perceptflow.cli.ssl import add_ssl_parser
 
     parser = argparse.ArgumentParser(
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluate_parser(subparsers)
     add_distortions_parser(subparsers)
     add_ssl_parser(subparsers)
+    add_score_parser(subparsers)
     return parser
 
 

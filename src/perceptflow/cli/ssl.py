@@ -18,7 +18,7 @@ def add_ssl_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_list(args: argparse.Namespace) -> int:
     """Print the registry of methods: 2D (``train.methods``), then 3D (``volumes.train.methods``)."""
     from perceptflow.ssl import METHODS
-    from perceptflow.ssl.volume_methods import VOLUME_METHODS
+    from perceptflow.ssl.volumes.registry import VOLUME_METHODS
 
     domains = [("2d", name, spec) for name, spec in METHODS.items()]
     domains += [("3d", name, spec) for name, spec in VOLUME_METHODS.items()]

@@ -6,6 +6,8 @@ Two kinds are declared under ``datasets:`` in config:
   are left out (they are training data, not something to score).
 - ``csv``: a user manifest with columns ``dist``, optional ``ref``, and a score column; paths are relative to the
   CSV. This is how human-rated data comes in.
+- a standard rated dataset read from its official download (``live2``, ``csiq``, ``tid2013``, ``kadid10k``,
+  ``koniq10k``, ``pipal``: :mod:`perceptflow.data.rated`), with ``path:`` the unpacked archive.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ class DatasetTable:
 
     @property
     def has_references(self) -> bool:
+        """Whether every row has a reference image (full-reference scores need one)."""
         return bool(self.frame["ref_path"].notna().all())
 
     @property
     def n_refs(self) -> int:
+        """Number of distinct references (content groups)."""
         return int(self.frame["ref_id"].nunique())
 
     def references(self) -> pd.DataFrame:
@@ -150,7 +154,13 @@ def load_dataset(name: str, spec: dict, *, synthetic_manifest: PathLikeStr | Non
             higher_is_better=bool(spec["higher_is_better"]),
             name=name,
         )
-    raise DatasetError(f"datasets.{name}.kind must be 'synthetic' or 'csv', got {kind!r}")
+    from perceptflow.data.rated.registry import RATED_KINDS, load_rated
+
+    if kind in RATED_KINDS:
+        if "path" not in spec:
+            raise DatasetError(f"datasets.{name}.path is required for a {kind} dataset (the unpacked download)")
+        return load_rated(str(kind), spec["path"], name)
+    raise DatasetError(f"datasets.{name}.kind must be 'synthetic', 'csv' or one of {sorted(RATED_KINDS)}, got {kind!r}")
 
 
 def save_table(table: DatasetTable, path: PathLikeStr) -> None:

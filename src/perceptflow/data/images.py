@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,29 @@ from PIL import Image, UnidentifiedImageError
 from perceptflow.types import ImageArray, PathLikeStr
 
 log = logging.getLogger(__name__)
+
+
+#: Image files a references folder may hold (lower-case suffixes).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def reference_folders(path: str | Sequence[str]) -> list[Path]:
+    """The folders a ``distort.references.path`` names: one folder, a glob of folders, or a list of either (in the
+    order given; a glob's matches sorted). Entries that match nothing come back as given, for the caller to report."""
+    entries = [path] if isinstance(path, str) else list(path)
+    folders: list[Path] = []
+    for entry in entries:
+        matches = sorted(Path(p) for p in glob.glob(entry)) if glob.has_magic(entry) else []
+        folders += [p for p in matches if p.is_dir()] or [Path(entry)]
+    return folders
+
+
+def image_files(folder: PathLikeStr) -> list[Path]:
+    """The image files of ``folder`` (`IMAGE_SUFFIXES`), sorted by name; [] when it is not a folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 class ImageReadError(ValueError):
@@ -32,6 +57,8 @@ def load_rgb(path: PathLikeStr) -> ImageArray:
         with Image.open(path) as image:
             image.load()
             return _to_rgb8(image, path)
+    except Image.DecompressionBombError as error:
+        raise ImageReadError(f"{path} is too large to decode safely (decompression bomb?): {error}") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ImageReadError(f"cannot read {path} as an image: {error}") from error
 

@@ -1,6 +1,6 @@
 """2D slices of 3D volumes: the target domain of Mix-up SSL (`perceptflow.ssl.mixup`).
 
-Slices are cut along the three RAS axes of a volume read by `perceptflow.data.nifti.read_volume` (sagittal:
+Slices are cut along the three RAS axes of a volume read by `perceptflow.data.volumes.nifti.read_volume` (sagittal:
 axis 0, coronal: axis 1, axial: axis 2), rotated so that the anatomy is upright, kept only when enough of the
 slice is foreground, and spaced evenly through the foreground slices of each axis.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from perceptflow.data.nifti import NiftiConfig, demo_volumes, read_volume
+from perceptflow.data.volumes.nifti import NiftiConfig, demo_volumes, read_volume
 from perceptflow.types import PathLikeStr
 
 #: Slicing axes of a RAS volume by name.
@@ -81,7 +81,7 @@ def volume_slices(
 def demo_mri_slices(
     per_axis: int = 12, *, spacing: float = 2.0, volumes: Sequence[str] | None = None
 ) -> list[VolumeSlice]:
-    """Slices of the MRI volumes bundled with nilearn and nibabel (`perceptflow.data.nifti.demo_volumes`).
+    """Slices of the MRI volumes bundled with nilearn and nibabel (`perceptflow.data.volumes.nifti.demo_volumes`).
 
     Args:
         per_axis: slices per axis and volume (see `volume_slices`).

@@ -1,5 +1,5 @@
 """Synthetic distortions: 25 KADID-10k types x 5 levels, the six DPS transforms and the DPS context protocol;
-ten 3D MRI artefacts x 5 calibrated levels (domain ``medical``, :func:`apply_volume_distortion`).
+ten 3D MRI artefacts x 5 calibrated levels in the subpackage `perceptflow.distortions.medical` (domain ``medical``).
 
 Example::
 
@@ -8,11 +8,9 @@ Example::
 """
 
 from perceptflow.distortions.api import apply_distortion, class_label, distortion_rng, level_value
-from perceptflow.distortions.medical_api import apply_volume_distortion, medical_class_label
 from perceptflow.distortions.registry import (
     DISTORTIONS,
     FOUNDATION_TYPES,
-    MEDICAL_DISTORTIONS,
     distortions_in,
     get_distortion,
 )
@@ -23,15 +21,12 @@ __all__ = [
     "DOMAINS",
     "FOUNDATION_TYPES",
     "GROUPS",
-    "MEDICAL_DISTORTIONS",
     "SCHEMES",
     "DistortionSpec",
     "apply_distortion",
-    "apply_volume_distortion",
     "class_label",
     "distortion_rng",
     "distortions_in",
     "get_distortion",
     "level_value",
-    "medical_class_label",
 ]

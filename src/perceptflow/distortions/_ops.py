@@ -44,7 +44,7 @@ def filter_replicate(image: FloatImage, kernel: np.ndarray) -> FloatImage:
 
 
 def to_lab(image: FloatImage) -> np.ndarray:
-    """sRGB in [0, 1] -> CIELAB (D65): L in [0, 100], a and b roughly in [-128, 127]."""
+    """Convert sRGB in [0, 1] to CIELAB (D65): L in [0, 100], a and b roughly in [-128, 127]."""
     return rgb2lab(image)
 
 

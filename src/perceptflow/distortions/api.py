@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 
 from perceptflow.distortions._ops import from_uint8, to_uint8
-from perceptflow.distortions.registry import MEDICAL_DISTORTIONS, get_distortion
+from perceptflow.distortions.registry import get_distortion
 from perceptflow.distortions.spec import N_LEVELS
 from perceptflow.types import ImageArray
 
@@ -39,10 +39,10 @@ def apply_distortion(
         KeyError: unknown type.
         ValueError: bad image, level or scheme; a 3D medical type (use ``apply_volume_distortion``).
     """
-    if name in MEDICAL_DISTORTIONS:
+    if get_distortion(name).domain == "medical":
         raise ValueError(
             f"{name} is a 3D medical artefact for float (D, H, W) volumes: use "
-            "perceptflow.distortions.medical_api.apply_volume_distortion"
+            "perceptflow.distortions.medical.api.apply_volume_distortion"
         )
     _check_image(image)
     value = level_value(name, level, scheme)

@@ -21,7 +21,14 @@ import pandas as pd
 from PIL import Image
 
 from perceptflow.data.demo import DEMO_SOURCES, demo_source_path
-from perceptflow.data.images import ImageReadError, center_crop_resize, load_rgb
+from perceptflow.data.images import (
+    IMAGE_SUFFIXES,
+    ImageReadError,
+    center_crop_resize,
+    image_files,
+    load_rgb,
+    reference_folders,
+)
 from perceptflow.distortions import apply_distortion, class_label, distortion_rng, get_distortion, level_value
 from perceptflow.distortions.compose import Chain, apply_chain, sample_chain
 from perceptflow.distortions.parallel import SCHEDULER_ENV, compute_tasks
@@ -30,9 +37,8 @@ from perceptflow.types import ImageArray, PathLikeStr
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SCHEDULER_ENV", "BankSpec", "CompositeSpec", "generate_bank", "run_distort", "write_bank"]
+__all__ = ["SCHEDULER_ENV", "BankSpec", "CompositeSpec", "generate_bank", "write_bank"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: ``dist_type`` of a composite (chained) image.
 COMPOSITE = "composite"
 MANIFEST_COLUMNS = (
@@ -110,23 +116,30 @@ def collect_references(spec: Mapping[str, Any]) -> dict[str, Path]:
     """Reference files by ``ref_id`` from the ``distort.references`` config section.
 
     ``{kind: demo, names: [...]}`` selects bundled photographs (all when ``names`` is empty);
-    ``{kind: folder, path: DIR}`` takes every image file in DIR (``ref_id`` = file stem).
+    ``{kind: folder, path: DIR}`` takes every image file in DIR (``ref_id`` = file stem); ``path`` may also be a
+    glob of folders or a list of folders and globs (:func:`perceptflow.data.images.reference_folders`).
     """
     kind = spec.get("kind", "demo")
     if kind == "demo":
         names = list(spec.get("names") or DEMO_SOURCES)
         return {name: demo_source_path(name) for name in names}
     if kind == "folder":
-        folder = Path(spec["path"])
-        if not folder.is_dir():
-            raise ImageReadError(f"distort.references.path: folder not found: {folder}")
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise ImageReadError(f"distort.references.path: no image files ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+        files = []
+        for folder in reference_folders(spec["path"]):
+            if not folder.is_dir():
+                raise ImageReadError(f"distort.references.path: folder not found: {folder}")
+            found = image_files(folder)
+            if not found:
+                raise ImageReadError(
+                    f"distort.references.path: no image files ({', '.join(IMAGE_SUFFIXES)}) in {folder}"
+                )
+            files += found
         stems = [p.stem for p in files]
         duplicated = sorted({s for s in stems if stems.count(s) > 1})
         if duplicated:
-            raise ImageReadError(f"distort.references.path: several files share the name(s) {duplicated} in {folder}")
+            raise ImageReadError(
+                f"distort.references.path: several files share the name(s) {duplicated[:5]} in {spec['path']}"
+            )
         return {p.stem: p for p in files}
     raise ValueError(f"distort.references.kind must be 'demo' or 'folder', got {kind!r}")
 
@@ -270,35 +283,3 @@ def bank_spec(params: Mapping[str, Any]) -> BankSpec:
         resize=params.get("resize"),
         composite=CompositeSpec.from_config(params.get("composite")),
     )
-
-
-def run_distort(
-    params: Mapping[str, Any], *, out_dir: PathLikeStr, manifest_path: PathLikeStr, threads: int = 1
-) -> pd.DataFrame:
-    """The distort stage from its config section: generate the bank and write the manifest CSV."""
-    spec = bank_spec(params)
-    manifest = generate_bank(collect_references(params["references"]), spec, out_dir=out_dir, threads=threads)
-    manifest.to_csv(manifest_path, index=False)
-    log.info("wrote %d images of %d references to %s", len(manifest), manifest["ref_id"].nunique(), out_dir)
-    return manifest
-
-
-def run_gallery(params: Mapping[str, Any], *, out: PathLikeStr) -> Path:
-    """The gallery of the ``distort`` section: one reference (``gallery.reference``, default the first) cropped
-    as in the bank, under every configured type at all five levels; cells of ``gallery.size`` px.
-
-    Raises:
-        ValueError: ``distort.gallery.reference`` is not one of the configured references.
-    """
-    from perceptflow.distortions.gallery import save_gallery
-
-    spec = bank_spec(params)
-    references = collect_references(params["references"])
-    gallery = dict(params.get("gallery") or {})
-    ref_id = gallery.get("reference") or next(iter(references))
-    if ref_id not in references:
-        raise ValueError(f"distort.gallery.reference {ref_id!r} is not a configured reference; valid: "
-                         f"{', '.join(references)}")  # fmt: skip
-    image = prepare_references({ref_id: references[ref_id]}, spec)[ref_id]
-    return save_gallery(image, out, size=int(gallery.get("size", 128)), types=spec.types, seed=spec.seed,
-                        scheme=spec.scheme, ref_id=ref_id)  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -44,7 +45,7 @@ def jpeg2000(image: FloatImage, ratio: float, rng: np.random.Generator) -> Float
     )  # fmt: skip
 
 
-def _round_trip(image: FloatImage, **save_args: object) -> FloatImage:
+def _round_trip(image: FloatImage, **save_args: Any) -> FloatImage:
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(image)).save(buffer, **save_args)
     buffer.seek(0)

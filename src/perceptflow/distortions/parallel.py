@@ -66,7 +66,9 @@ def _main_module_hidden() -> Iterator[None]:
     each worker would run the rule again. Tasks are library functions, so workers need nothing from ``__main__``.
     """
     main = sys.modules.get("__main__")
-    saved = {key: main.__dict__[key] for key in ("__file__", "__spec__") if main is not None and key in main.__dict__}
+    saved: dict[str, Any] = {
+        key: main.__dict__[key] for key in ("__file__", "__spec__") if main is not None and key in main.__dict__
+    }
     if main is not None:
         main.__dict__.pop("__file__", None)
         main.__spec__ = None  # spawn reads it; None means "no module name to import"

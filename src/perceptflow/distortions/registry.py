@@ -5,17 +5,17 @@
 (docs/distortions.md explains each change).
 
 The 2D image types live in :data:`DISTORTIONS`; the 3D MRI artefacts (domain ``medical``, ids >= 201,
-volume in and out) in :data:`MEDICAL_DISTORTIONS`, so that code iterating the 2D bank never meets a
+volume in and out) in `perceptflow.distortions.medical.registry`, so that code iterating the 2D bank never meets a
 volume-only type. :func:`get_distortion` and :func:`distortions_in` see both.
 """
 
 from __future__ import annotations
 
+import importlib
 from difflib import get_close_matches
 
-from perceptflow.distortions import blur, brightness, color, compression, dps_ops, noise, spatial
-from perceptflow.distortions import medical_kspace as mk
-from perceptflow.distortions import medical_tio as mt
+from perceptflow.distortions import blur, brightness, color, compression, noise, spatial
+from perceptflow.distortions.dps import ops as dps_ops
 from perceptflow.distortions.quantization import quantization
 from perceptflow.distortions.sharpness_contrast import contrast_change, high_sharpen
 from perceptflow.distortions.spec import DOMAINS, DistortionSpec
@@ -126,48 +126,20 @@ DISTORTIONS: dict[str, DistortionSpec] = {
 }
 # fmt: on
 
-# Levels calibrated on the MNI152 T1 at 3 mm, 64^3, so that NRMSE steps are even (docs/medical.md,
-# benchmarks/calibrate_medical.py); not part of the KADID class labels (see medical_class_label).
-# fmt: off
-MEDICAL_DISTORTIONS: dict[str, DistortionSpec] = {
-    "mri_motion": DistortionSpec(
-        201, "mri_motion", "spatial", "medical", (0.25, 0.5, 0.625, 0.6875, 0.75), (),
-        "fraction of k-space acquired while moved (3 deg, 3 vox)", mt.motion,
-        "rigid head motion, k-space segments (TorchIO Motion)"),
-    "mri_ghosting": DistortionSpec(
-        202, "mri_ghosting", "spatial", "medical", (0.0491, 0.0982, 0.147, 0.196, 0.246), (),
-        "ghost intensity (4 ghosts, A-P axis)", mt.ghosting, "phase-encode ghosts (TorchIO Ghosting)"),
-    "mri_spike": DistortionSpec(
-        203, "mri_spike", "noise", "medical", (0.119, 0.237, 0.356, 0.475, 0.594), (),
-        "spike amplitude (x k-space peak)", mt.spike, "herringbone stripes from a k-space spike (TorchIO Spike)"),
-    "mri_bias_field": DistortionSpec(
-        204, "mri_bias_field", "brightness", "medical", (0.0395, 0.0807, 0.117, 0.16, 0.204), (),
-        "intensity-weighted RMS of the log field", mt.bias_field, "B1 inhomogeneity (TorchIO BiasField)"),
-    "mri_blur": DistortionSpec(
-        205, "mri_blur", "blur", "medical", (0.431, 0.534, 0.676, 0.876, 1.13), (),
-        "Gaussian std (voxels)", mt.blur, "isotropic 3D Gaussian blur (TorchIO Blur)"),
-    "mri_rician_noise": DistortionSpec(
-        206, "mri_rician_noise", "noise", "medical", (0.01, 0.02, 0.03, 0.04, 0.05), (),
-        "sigma (intensity, [0, 1] scale)", mk.rician_noise, "Rician (magnitude) noise"),
-    "mri_gibbs_ringing": DistortionSpec(
-        207, "mri_gibbs_ringing", "blur", "medical", (0.883, 0.664, 0.523, 0.414, 0.336), (),
-        "k-space fraction kept per axis (1 = identity)", mk.gibbs_ringing, "truncation ringing"),
-    "mri_undersampling": DistortionSpec(
-        208, "mri_undersampling", "compression", "medical", (1.03, 1.13, 1.29, 1.65, 2.29), (),
-        "acceleration (phase-encode plane sampled 1/R)", mk.kspace_undersampling,
-        "random Cartesian undersampling, zero-filled"),
-    "mri_anisotropic": DistortionSpec(
-        209, "mri_anisotropic", "blur", "medical", (1.27, 1.75, 2.42, 3.28, 4.41), (),
-        "slice thickness and spacing (voxels, S-I axis)", mk.anisotropic_low_resolution,
-        "thick slices interpolated back"),
-    "mri_gamma": DistortionSpec(
-        210, "mri_gamma", "sharpness_contrast", "medical", (1.1, 1.2, 1.32, 1.44, 1.57), (),
-        "gamma exponent (1 = identity)", mt.gamma, "contrast change I^gamma (TorchIO Gamma)"),
-}
-# fmt: on
 
 #: The five types of the foundation demo.
 FOUNDATION_TYPES = ("gaussian_blur", "white_noise", "jpeg", "jpeg2000", "contrast_change")
+
+
+#: Domains whose types live in their own subpackage, by the module that holds their table (``DISTORTIONS`` there).
+#: Imported on first use only, so 2D code never loads (or reruns on edits to) a modality it does not run.
+DOMAIN_REGISTRIES = {"medical": "perceptflow.distortions.medical.registry"}
+
+
+def domain_registry(domain: str) -> dict[str, DistortionSpec]:
+    """The type table of a subpackage domain (`DOMAIN_REGISTRIES`), imported on first use."""
+    table: dict[str, DistortionSpec] = importlib.import_module(DOMAIN_REGISTRIES[domain]).DISTORTIONS
+    return table
 
 
 def get_distortion(name: str) -> DistortionSpec:
@@ -176,10 +148,14 @@ def get_distortion(name: str) -> DistortionSpec:
     Raises:
         KeyError: unknown name; the message lists close matches and every valid name.
     """
-    if name in MEDICAL_DISTORTIONS:
-        return MEDICAL_DISTORTIONS[name]
+    if name in DISTORTIONS:
+        return DISTORTIONS[name]
+    for domain in DOMAIN_REGISTRIES:
+        table = domain_registry(domain)
+        if name in table:
+            return table[name]
     if name not in DISTORTIONS:
-        valid = [*DISTORTIONS, *MEDICAL_DISTORTIONS]
+        valid = [*DISTORTIONS, *(n for d in DOMAIN_REGISTRIES for n in domain_registry(d))]
         close = get_close_matches(str(name), valid, n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise KeyError(f"unknown distortion type {name!r}{hint}; valid: {', '.join(valid)}")
@@ -194,6 +170,6 @@ def distortions_in(domain: str) -> dict[str, DistortionSpec]:
     """
     if domain not in DOMAINS:
         raise ValueError(f"unknown distortion domain {domain!r}; valid: {list(DOMAINS)}")
-    if domain == "medical":
-        return dict(MEDICAL_DISTORTIONS)
+    if domain in DOMAIN_REGISTRIES:
+        return dict(domain_registry(domain))
     return {name: spec for name, spec in DISTORTIONS.items() if spec.domain == domain}

@@ -21,7 +21,7 @@ N_LEVELS = 5
 
 #: A distortion: float RGB (H, W, 3) in [0, 1], parameter value, generator -> same shape in [0, 1].
 #: Medical types take and return a float32 volume (D, H, W) in ~[0, 1] instead (not clipped: ringing,
-#: spikes and Rician noise overshoot); :func:`perceptflow.distortions.medical_api.apply_volume_distortion`.
+#: spikes and Rician noise overshoot); :func:`perceptflow.distortions.medical.api.apply_volume_distortion`.
 DistortionFn = Callable[[FloatImage, float, np.random.Generator], FloatImage]
 
 
@@ -31,7 +31,7 @@ class DistortionSpec:
 
     Attributes:
         id: KADID-10k type id 1..25; DPS types use ids >= 101 and have no class label; medical types use
-            ids >= 201 and their own labels (:func:`perceptflow.distortions.medical_api.medical_class_label`).
+            ids >= 201 and their own labels (:func:`perceptflow.distortions.medical.api.medical_class_label`).
         name: snake_case registry key, e.g. ``"gaussian_blur"``.
         group: one of :data:`GROUPS`.
         domain: one of :data:`DOMAINS`.

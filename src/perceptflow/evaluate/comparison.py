@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -138,20 +139,6 @@ def plot_comparison(table: pd.DataFrame, path: PathLikeStr) -> None:
     plt.close(fig)
 
 
-def write_summary(
-    metrics_files: Sequence[PathLikeStr],
-    *,
-    table_out: PathLikeStr,
-    plot_out: PathLikeStr,
-    twoafc_files: Sequence[PathLikeStr] = (),
-) -> pd.DataFrame:
-    """Write the comparison table (CSV) and plot (PNG); return the table."""
-    table = comparison_table(metrics_files, twoafc_files)
-    table.to_csv(table_out, index=False)
-    plot_comparison(table, plot_out)
-    return table
-
-
 def log_to_parent_run(
     paths: Sequence[PathLikeStr], *, execution_id: str, experiment_id: str, tracking_uri: str | None = None
 ) -> str:
@@ -185,6 +172,12 @@ def log_to_parent_run(
 
 def write_parent_run_file(path: PathLikeStr, *, run_id: str | None, experiment: str | None) -> None:
     """Record the parent run like a rule's run file (``stage``, ``rule``, ``run_id``, ``experiment``)."""
-    record = {"stage": "report", "rule": PARENT_RULE, "run_id": run_id, "experiment": experiment, "wildcards": {}}
+    record: dict[str, Any] = {
+        "stage": "report",
+        "rule": PARENT_RULE,
+        "run_id": run_id,
+        "experiment": experiment,
+        "wildcards": {},
+    }
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(record, indent=2) + "\n")

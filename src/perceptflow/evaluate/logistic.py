@@ -46,6 +46,7 @@ class LogisticFit:
         return self.kind == "linear"
 
     def __call__(self, x: npt.ArrayLike) -> np.ndarray:
+        """The fitted mapping applied to ``x``."""
         values = np.asarray(x, dtype=np.float64)
         if self.kind == "logistic4":
             return logistic4(values, *self.params)

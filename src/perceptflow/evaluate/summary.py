@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,8 +59,8 @@ def summarize_nr(result_predictions: pd.DataFrame, *, subset: str = "test", type
             raise ValueError(f"split {split} ({subset} rows): {error}") from error
         per_split.append({"split": int(split), **metrics})
         fallbacks += fit.is_fallback
-    summary = aggregate(per_split, METRIC_KEYS)
-    summary.update(n_splits=len(per_split), logistic_fallbacks=fallbacks, per_split=per_split)
+    summary: dict[str, Any] = dict(aggregate(per_split, METRIC_KEYS))
+    summary.update({"n_splits": len(per_split), "logistic_fallbacks": fallbacks, "per_split": per_split})
     if types is not None:
         summary.update(srcc_per_type(rows, types))
     return summary

@@ -1,4 +1,4 @@
-"""Perceptual-similarity benchmarks: BAPPS-style 2AFC score and JND mAP (METHODS.md §6.2, §6.3).
+"""Perceptual-similarity benchmarks: BAPPS-style 2AFC score and JND mAP (Zhang et al., LPIPS/BAPPS, CVPR 2018).
 
 Both follow the LPIPS reference code (richzhang/PerceptualSimilarity ``lpips/trainer.py``:
 ``score_2afc_dataset``, ``score_jnd_dataset`` and ``voc_ap``). Written out here because neither scipy nor

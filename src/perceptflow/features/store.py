@@ -33,11 +33,22 @@ class FeatureStore:
 
     def reference_rows(self, ref_ids: Sequence[str]) -> FeatureArray:
         """Reference features aligned to ``ref_ids`` (KeyError naming a reference the store lacks)."""
-        index = {ref: i for i, ref in enumerate(self.ref_ids)}
-        missing = sorted(set(ref_ids) - set(index))
-        if missing:
-            raise KeyError(f"feature store has no reference features for {missing[:5]}")
-        return self.ref_features[[index[r] for r in ref_ids]]
+        return _reference_rows(self.ref_ids, self.ref_features, ref_ids)
+
+
+@dataclass
+class LazyFeatureStore:
+    """A feature store opened without reading its image features: ``features`` is the (N, D) Zarr array."""
+
+    features: Any
+    image_ids: np.ndarray
+    ref_features: FeatureArray
+    ref_ids: np.ndarray
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def reference_rows(self, ref_ids: Sequence[str]) -> FeatureArray:
+        """Reference features aligned to ``ref_ids`` (KeyError naming a reference the store lacks)."""
+        return _reference_rows(self.ref_ids, self.ref_features, ref_ids)
 
 
 def write_feature_store(
@@ -59,26 +70,54 @@ def write_feature_store(
     group.attrs.update(dict(attributes))
     _write_matrix(group, "features", features, chunk_rows)
     _write_matrix(group, "ref_features", ref_features, chunk_rows)
-    _write_strings(group, "image_id", image_ids)
-    _write_strings(group, "ref_id", ref_ids)
+    write_strings(group, "image_id", image_ids)
+    write_strings(group, "ref_id", ref_ids)
 
 
 def read_feature_store(path: PathLikeStr) -> FeatureStore:
     """Read a feature store written by :func:`write_feature_store` (clear error naming a non-store path)."""
+    group = _open_group(path)
+    return FeatureStore(
+        features=np.asarray(group["features"][:], dtype=np.float32),
+        image_ids=_strings(group["image_id"]),
+        ref_features=np.asarray(group["ref_features"][:], dtype=np.float32),
+        ref_ids=_strings(group["ref_id"]),
+        attributes=dict(group.attrs),
+    )
+
+
+def open_feature_store(path: PathLikeStr) -> LazyFeatureStore:
+    """A feature store whose image features stay on disk (read by row ranges); ids and references are loaded."""
+    group = _open_group(path)
+    return LazyFeatureStore(
+        features=group["features"],
+        image_ids=_strings(group["image_id"]),
+        ref_features=np.asarray(group["ref_features"][:], dtype=np.float32),
+        ref_ids=_strings(group["ref_id"]),
+        attributes=dict(group.attrs),
+    )
+
+
+def _open_group(path: PathLikeStr) -> Any:
     try:
         with warnings.catch_warnings():
             # Snakemake drops a hidden .snakemake_timestamp into directory() outputs; zarr may warn about it.
             warnings.filterwarnings("ignore", message=".*not recognized as a component of a Zarr hierarchy.*")
-            group = zarr.open_group(str(path), mode="r")
-            return FeatureStore(
-                features=np.asarray(group["features"][:], dtype=np.float32),
-                image_ids=_strings(group["image_id"]),
-                ref_features=np.asarray(group["ref_features"][:], dtype=np.float32),
-                ref_ids=_strings(group["ref_id"]),
-                attributes=dict(group.attrs),
-            )
+            group: Any = zarr.open_group(str(path), mode="r")
+            missing = [n for n in ("features", "image_id", "ref_features", "ref_id") if n not in group]
+            if missing:
+                raise KeyError(f"no array {missing[0]!r}")
+            return group
     except (FileNotFoundError, KeyError, zarr.errors.GroupNotFoundError) as error:
         raise ValueError(f"{path} is not a perceptflow feature store: {error}") from error
+
+
+def _reference_rows(ref_ids: np.ndarray, ref_features: FeatureArray, wanted: Sequence[str]) -> FeatureArray:
+    index = {ref: i for i, ref in enumerate(ref_ids)}
+    missing = sorted(set(wanted) - set(index))
+    if missing:
+        raise KeyError(f"feature store has no reference features for {missing[:5]}")
+    return ref_features[[index[r] for r in wanted]]
 
 
 def _write_matrix(group: zarr.Group, name: str, values: np.ndarray, chunk_rows: int) -> None:
@@ -94,12 +133,13 @@ def _write_matrix(group: zarr.Group, name: str, values: np.ndarray, chunk_rows: 
         array[:] = values.astype(np.float32, copy=False)
 
 
-def _write_strings(group: zarr.Group, name: str, values: Sequence[str]) -> None:
+def write_strings(group: zarr.Group, name: str, values: Sequence[str]) -> None:
+    """A string array ``name`` of ``group``, one chunk."""
     array = group.create_array(name, shape=(len(values),), dtype=str, chunks=(max(1, len(values)),))
     if len(values):
         array[:] = np.asarray(list(values), dtype=str)
 
 
-def _strings(array: zarr.Array) -> np.ndarray:
+def _strings(array: Any) -> np.ndarray:
     """A zarr string array as a fixed-width numpy str array (zarr returns numpy's variable StringDType)."""
-    return np.asarray(array[:].tolist(), dtype=str)
+    return np.asarray(np.asarray(array[:]).tolist(), dtype=str)

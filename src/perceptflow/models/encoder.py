@@ -3,7 +3,7 @@
 The encoder is a torchvision ResNet with its average pool and classifier removed (``children()[:-2]``),
 trained from scratch (``weights=None``; nothing is ever downloaded). See Madhusudana et al., "Image Quality
 Assessment using Contrastive Learning", IEEE TIP 31:4149-4161, 2022 (https://arxiv.org/abs/2110.13266), and
-METHODS.md §1.1, §1.5.
+Madhusudana et al., CONTRIQUE, IEEE TIP 2022.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Content-separated train/validation/test splits, and their JSON form.
 
 Rows that share a group (a reference image, i.e. one content source) always land in the same subset, so a
-regressor is scored on content it never saw (METHODS.md §1.7: 10 splits of 70/10/20 by reference).
+regressor is scored on content it never saw (Madhusudana et al., CONTRIQUE, IEEE TIP 2022: 10 splits of 70/10/20
+by reference).
 """
 
 from __future__ import annotations

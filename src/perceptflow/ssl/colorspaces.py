@@ -1,4 +1,5 @@
-"""CONTRIQUE's colour-space views (METHODS.md §1.3): each view is re-encoded in one of five colour spaces.
+"""CONTRIQUE's colour-space views (Madhusudana et al., IEEE TIP 2022): each view is re-encoded in one of five
+colour spaces.
 
 All functions map an 8-bit RGB PIL image to an 8-bit three-channel PIL image, as in the reference code
 (pavancm/CONTRIQUE ``dataset_loader.colorspaces``); ``ToTensor`` then scales every channel to [0, 1].

@@ -109,6 +109,8 @@ class TrainConfig:
         num_workers: DataLoader worker processes (0 decodes in the training process).
         color_views: draw a colour space per view (gray, LAB, HSV, local-mean-subtracted, RGB; p = 1/5 each).
         mixup: Mix-up SSL settings (a `MixupConfig`, or its mapping); None = its defaults where needed.
+        continue_from_checkpoint: continue the checkpoint of a shorter run of otherwise equal settings under this
+            longer schedule (opt-in; by default a changed ``epochs`` trains fresh, docs/reliability.md).
     """
 
     arch: str = "resnet18"
@@ -125,6 +127,7 @@ class TrainConfig:
     num_workers: int = 0
     color_views: bool = False
     mixup: MixupConfig | None = None
+    continue_from_checkpoint: bool = False
 
     def __post_init__(self) -> None:
         from perceptflow.models.encoder import ARCHS  # here, not at the top: reading configs needs no torch
@@ -145,8 +148,9 @@ class TrainConfig:
         _check_float("weight_decay", self.weight_decay, 0.0, math.inf, open_low=False, open_high=True)
         _check_float("warmup_fraction", self.warmup_fraction, 0.0, 1.0, open_low=False, open_high=True)
         _check_float("temperature", self.temperature, 0.0, math.inf, open_low=True, open_high=True)
-        if not isinstance(self.color_views, bool):
-            _fail("color_views", "true or false", self.color_views)
+        for key in ("color_views", "continue_from_checkpoint"):
+            if not isinstance(getattr(self, key), bool):
+                _fail(key, "true or false", getattr(self, key))
         if self.mixup is not None and not isinstance(self.mixup, MixupConfig):
             object.__setattr__(self, "mixup", MixupConfig.from_dict(self.mixup))
 

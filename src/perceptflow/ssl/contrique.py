@@ -1,5 +1,5 @@
 """CONTRIQUE: distortion-aware contrastive learning (Madhusudana et al., "Image Quality Assessment using
-Contrastive Learning", IEEE TIP 31:4149-4161, 2022, https://arxiv.org/abs/2110.13266; METHODS.md §1.1-1.4).
+Contrastive Learning", IEEE TIP 31:4149-4161, 2022, https://arxiv.org/abs/2110.13266).
 
 Images of the same synthetic distortion class are positives, whatever their content: every 2x2 patch
 projection of both views (full and half scale) of every same-class image in the batch.
@@ -54,7 +54,7 @@ def _check_label_rows(labels: Tensor, n_positive: Tensor) -> None:
 
 
 def multiclass_nt_xent(z: Tensor, labels: Tensor, temperature: float) -> Tensor:
-    """CONTRIQUE's weighted multi-class NT-Xent (METHODS.md §1.2), computed in float32.
+    """CONTRIQUE's weighted multi-class NT-Xent (Madhusudana et al., CONTRIQUE, IEEE TIP 2022), computed in float32.
 
     ``s_ik = cos(z_i, z_k) / temperature``; ``P_ij = y_i . y_j`` for ``j != i`` (0 on the diagonal);
     ``L = mean_i [ logsumexp_{k != i} s_ik - sum_j P_ij s_ij / sum_j P_ij ]``.

@@ -63,13 +63,13 @@ class _GatherWithGradient(torch.autograd.Function):
     """all_gather whose backward sums the gradients of every rank's copy and returns this rank's slice."""
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, x: Tensor) -> tuple[Tensor, ...]:  # type: ignore[override]
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: Tensor) -> tuple[Tensor, ...]:
         parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
         dist.all_gather(parts, x.contiguous())
         return tuple(parts)
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, *grads: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx: torch.autograd.function.FunctionCtx, *grads: Tensor) -> Tensor:
         stacked = torch.stack(grads)
         dist.all_reduce(stacked)
         return stacked[dist.get_rank()]

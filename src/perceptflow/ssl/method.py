@@ -3,7 +3,7 @@
 A method is an `SSLMethod` module (encoder + heads + loss) whose `SSLMethod.training_step` turns one collated
 batch, already on the device, into a scalar loss; a `MethodSpec` says how to build it and its dataset from a
 `TrainConfig`. `perceptflow.ssl.METHODS` maps names to specs; the 3D methods (built from a
-`perceptflow.ssl.volume_config.VolumeTrainConfig`) are in `perceptflow.ssl.volume_methods.VOLUME_METHODS`.
+`perceptflow.ssl.volumes.config.VolumeTrainConfig`) are in `perceptflow.ssl.volumes.registry.VOLUME_METHODS`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from perceptflow.models.checkpoint import save_encoder
 from perceptflow.models.encoder import Encoder
+from perceptflow.models.encoder_file import save_encoder
 from perceptflow.ssl.config import TrainConfig, TrainSample
 
 
@@ -55,10 +55,12 @@ class MethodSpec:
             `export_encoder` (`perceptflow.models.save_encoder` of ``method.encoder``, a 2D `Encoder`).
         optimizer: ``optimizer(method, config)`` -> the optimizer; default
             `perceptflow.ssl.optim.build_sgd`.
+        after_training: ``after_training(checkpoint, samples, config, encoder_out)`` -> metrics, run once on
+            rank 0 after the last epoch (Mix-up's held-out transparency SRCC); they join the last history row.
 
     ``config`` is a `TrainConfig` for the 2D methods; any frozen dataclass with the optimisation keys the
     trainer reads (``epochs``, ``batch_size``, ``lr``, ``momentum``, ``weight_decay``, ``warmup_fraction``,
-    ``seed``, ``num_workers``) works, e.g. `perceptflow.ssl.volume_config.VolumeTrainConfig`.
+    ``seed``, ``num_workers``) works, e.g. `perceptflow.ssl.volumes.config.VolumeTrainConfig`.
     """
 
     name: str
@@ -67,6 +69,7 @@ class MethodSpec:
     make_dataset: Callable[[Sequence[TrainSample], TrainConfig], Dataset]
     export: Callable[[SSLMethod, Path, str, dict], None] | None = None
     optimizer: Callable[[nn.Module, Any], torch.optim.Optimizer] | None = None
+    after_training: Callable[[Path, Sequence[TrainSample], Any, Path], dict[str, float]] | None = None
 
 
 def export_encoder(method: SSLMethod, path: Path, name: str, metadata: dict) -> None:

@@ -1,5 +1,5 @@
 """Mix-up SSL (Zhang et al., "Mix-up Self-Supervised Learning for Contrast-agnostic Applications", ICME 2021,
-https://arxiv.org/abs/2204.00901; METHODS.md §3).
+https://arxiv.org/abs/2204.00901; Zhang et al., Mix-up SSL, ICME 2021).
 
 A target-domain image ``x_t`` (by default a slice of the MRI volumes bundled with nilearn/nibabel) is blended
 with an image of another domain ``x_o`` (the training photos of the distortion bank) at a transparency
@@ -21,6 +21,8 @@ mixes them with the held-out photo references too (the stricter figure; docs/ssl
 extraction come from the encoder.
 """
 
+# Over 300 lines: Mix-up SSL's model, loss, dataset and held-out transparency SRCC share its blending code.
+
 from __future__ import annotations
 
 import math
@@ -40,9 +42,9 @@ from torchvision.transforms import v2
 
 from perceptflow.data.images import load_rgb
 from perceptflow.data.slices import demo_mri_slices, folder_images
-from perceptflow.models.checkpoint import load_encoder, save_encoder
 from perceptflow.models.device import pick_device
 from perceptflow.models.encoder import Encoder, build_encoder
+from perceptflow.models.encoder_file import load_encoder, save_encoder
 from perceptflow.ssl.config import MixupConfig, TrainConfig, TrainSample
 from perceptflow.ssl.method import MethodSpec, SSLMethod
 from perceptflow.ssl.views import images_to_float
@@ -347,7 +349,7 @@ def transparency_srcc(
 
 
 def record_transparency_srcc(
-    checkpoint: Path, samples: Sequence[TrainSample], config: TrainConfig, *, encoder_out: Path
+    checkpoint: Path, samples: Sequence[TrainSample], config: TrainConfig, encoder_out: Path
 ) -> dict[str, float]:
     """After training: the held-out transparency SRCC of the method in ``checkpoint`` (the trainer's
     ``last.pt``), also written into the encoder file's metadata. Empty when ``train.mixup.held_out`` is 0.
@@ -383,4 +385,5 @@ SPEC = MethodSpec(
     description="Mix-up SSL: cross-domain blend (MRI slices + photos), reconstruct the target, regress transparency",
     build=build_mixup,
     make_dataset=mixup_dataset,
+    after_training=record_transparency_srcc,
 )

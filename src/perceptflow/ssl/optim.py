@@ -16,7 +16,8 @@ def build_sgd(module: nn.Module, config: TrainConfig) -> torch.optim.SGD:
 
     Biases and normalisation parameters (every parameter with fewer than two dimensions) get no decay.
     """
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for parameter in module.parameters():
         if parameter.requires_grad:
             (decay if parameter.ndim > 1 else no_decay).append(parameter)

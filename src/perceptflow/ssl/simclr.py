@@ -1,6 +1,6 @@
 """SimCLR, the instance-contrastive setting of CSR (Chen et al., "A Simple Framework for Contrastive Learning of
 Visual Representations", ICML 2020, https://arxiv.org/abs/2002.05709; Li et al., CSR, arXiv 2212.01577;
-METHODS.md §2).
+Li et al., CSR, 2022; Chen et al., SimCLR, ICML 2020).
 
 Two random augmentations of the same image are the only positives; every other view in the (gathered) batch is a
 negative. Distortion classes of the training samples are ignored. Features for extraction come from the encoder;

@@ -30,11 +30,11 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from perceptflow.models.device import pick_device
-from perceptflow.ssl.checkpoint import load_training_state, restore_rng, samples_fingerprint, save_training_state
 from perceptflow.ssl.config import TrainConfig, TrainSample
 from perceptflow.ssl.distributed import is_distributed, is_main_process, local_device
 from perceptflow.ssl.method import MethodSpec, SSLMethod, export_encoder
 from perceptflow.ssl.optim import build_sgd, build_warmup_cosine
+from perceptflow.ssl.resume import load_training_state, restore_rng, samples_fingerprint, save_training_state
 from perceptflow.ssl.views import make_loader
 
 log = logging.getLogger(__name__)
@@ -212,9 +212,14 @@ def _train(
     data = samples_fingerprint(samples)
     state = load_training_state(checkpoint, method_name=spec.name, config=config, data=data)
     history: list[dict[str, Any]] = []
+    continued_from: dict[str, Any] | None = None
     if state is not None:
         run.restore(state)
         history = [dict(row) for row in state["history"]]
+        continued_from = state.get("continued_from")
+        if state["config"]["epochs"] < config.epochs:  # load_training_state allows it under continue_from_checkpoint
+            continued_from = {"epochs": state["config"]["epochs"], "epoch": state["epoch"]}
+            log.warning("continuing %s from a %d-epoch run (train.continue_from_checkpoint)", spec.name, state["epoch"])
         log.info("resuming %s from %s after epoch %d of %d", spec.name, checkpoint, state["epoch"], config.epochs)
     for number in range(len(history) + 1, config.epochs + 1):
         row = run.epoch(number)
@@ -230,10 +235,12 @@ def _train(
                 history=history,
                 modules=run.modules(),
                 sampler_generator=run.generator,
+                continued_from=continued_from,
             )
         if on_epoch is not None and is_main_process():
             on_epoch(dict(row))
     if is_main_process():
         export = spec.export or export_encoder
-        export(run.method, encoder_out, spec.name, {"config": asdict(config), "history": history})
+        metadata = {"config": asdict(config), "history": history, "continued_from": continued_from}
+        export(run.method, encoder_out, spec.name, metadata)
     return history

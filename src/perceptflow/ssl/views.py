@@ -1,4 +1,5 @@
-"""CONTRIQUE's training views (METHODS.md §1.3) and a seeded sampler that makes augmentation reproducible.
+"""CONTRIQUE's training views (Madhusudana et al., IEEE TIP 2022) and a seeded sampler that makes augmentation
+reproducible.
 
 Every item is drawn with its own seed, handed out by `SeededSampler` from one ``torch.Generator``, so the
 views of an epoch depend on that generator's state alone: not on worker count, worker scheduling or global

@@ -6,7 +6,8 @@ from perceptflow.tracking.runs import (
     TrackingSettings,
     init_tracking,
     read_run_ids,
+    reap_stale_runs,
     stage_run,
 )
 
-__all__ = ["STAGES", "StageRun", "TrackingSettings", "init_tracking", "read_run_ids", "stage_run"]
+__all__ = ["STAGES", "StageRun", "TrackingSettings", "init_tracking", "read_run_ids", "reap_stale_runs", "stage_run"]

@@ -2,8 +2,10 @@
 
 Each run gets the stage's params, per-epoch and evaluation metrics, small artifacts, and tags for the stage, the
 workflow-execution id and the run ids of upstream stages. The run id is written to a small JSON file that the rule
-declares as an output, so lineage follows the Snakemake DAG and survives partial reruns. A run always ends
-FINISHED, FAILED or KILLED (on SIGTERM/SIGINT), never RUNNING.
+declares as an output, so lineage follows the Snakemake DAG and survives partial reruns. A run ends FINISHED, FAILED
+or KILLED (on SIGTERM/SIGINT). A job killed outright (SIGKILL, the OOM killer) cannot end its run; each run therefore
+records its host, PID and output, and the next run of the same rule and output marks it KILLED (`reap_stale_runs`)
+and links to it. A SQLite database is created under a file lock, so workflows sharing a fresh one start safely.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +26,15 @@ from perceptflow.types import PathLikeStr
 log = logging.getLogger(__name__)
 
 #: The stage tag values; every rule name starts with one of them.
-STAGES = ("distort", "train", "extract", "regress", "evaluate", "report", "adapt_dps")
+STAGES = ("distort", "train", "extract", "regress", "evaluate", "report", "adapt_dps", "export")
 EXECUTION_ID_ENV = "PERCEPTFLOW_EXECUTION_ID"
 DEFAULT_TRACKING_URI = "sqlite:///results/mlflow.db"
+#: Tags that let a later job tell whether a RUNNING run's process is gone (`reap_stale_runs`).
+HOST_TAG, PID_TAG, PROCESS_START_TAG = "perceptflow.host", "perceptflow.pid", "perceptflow.process_start"
+#: The run file's absolute path: the output that identifies "the same job" across reruns.
+OUTPUT_TAG = "perceptflow.output"
+#: On a run that replaces killed runs of its job: their run ids, comma-separated.
+RESUMES_TAG = "perceptflow.resumes"
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,7 @@ class TrackingSettings:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any] | None) -> TrackingSettings:
+        """Settings from the config's ``mlflow`` section (None: defaults)."""
         section = dict(section or {})
         return cls(
             experiment=str(section.get("experiment", "perceptflow")),
@@ -67,20 +77,91 @@ class TrackingSettings:
 def init_tracking(settings: TrackingSettings) -> str | None:
     """Create the tracking database and the experiment once, before jobs run in parallel.
 
-    Returns the experiment id (None when tracking is disabled). Idempotent.
+    A SQLite database is created under a file lock beside it (``<db>.lock``): processes of several workflows that
+    share a fresh database would otherwise race on its schema ("table ... already exists"). Returns the experiment
+    id (None when tracking is disabled). Idempotent.
     """
     if not settings.enabled:
         return None
+    from filelock import FileLock
     from mlflow.tracking import MlflowClient
 
     uri = settings.resolved_uri()
+    lock: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name(settings.experiment)
-    if experiment is not None:
-        return experiment.experiment_id
-    return client.create_experiment(settings.experiment, artifact_location=settings.artifact_root())
+        database = Path(uri[len("sqlite:///") :])
+        database.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(f"{database}.lock", timeout=600)
+    with lock:
+        client = MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name(settings.experiment)
+        if experiment is not None:
+            return experiment.experiment_id
+        return client.create_experiment(settings.experiment, artifact_location=settings.artifact_root())
+
+
+def process_start(pid: int) -> str | None:
+    """Start time of process ``pid`` in clock ticks since boot (Linux ``/proc``), None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the command name before ")" may hold spaces
+
+
+def process_alive(pid: int, start: str | None = None) -> bool:
+    """Whether process ``pid`` on this host runs (a zombie or a reused PID with another start time does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if stat[0] == "Z":
+            return False
+    current = process_start(pid)
+    return not (start and current and current != start)
+
+
+def _is_gone(tags: Mapping[str, str], same_output: bool) -> bool:
+    """Whether the process of a RUNNING run is gone: on this host, its PID is dead; on another host (or with no
+    host recorded), only when this job reruns its output (Snakemake's directory lock lets no two live workflows
+    write one output, so the earlier job is over)."""
+    host, pid = tags.get(HOST_TAG), tags.get(PID_TAG)
+    if host == socket.gethostname() and pid and pid.isdigit():
+        return not process_alive(int(pid), tags.get(PROCESS_START_TAG))
+    return same_output
+
+
+def reap_stale_runs(
+    settings: TrackingSettings, experiment_id: str, *, rule: str | None = None, output: str | None = None
+) -> list[str]:
+    """Mark KILLED the RUNNING runs whose process is gone; returns their ids.
+
+    With ``rule`` and ``output`` (the run file's absolute path), the runs of that job: on this host when their PID
+    is dead, on another host always (this job reruns their output). Without them, every run recorded on this host
+    whose PID is dead. A live run, of this workflow or another sharing the database, is never touched.
+    """
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=settings.resolved_uri())
+    query = "attributes.status = 'RUNNING'"
+    if rule is not None:
+        query += f" and tags.`perceptflow.rule` = '{rule}'"
+    reaped = []
+    for run in client.search_runs([experiment_id], filter_string=query, max_results=1000):
+        tags = run.data.tags
+        same_output = output is not None and tags.get(OUTPUT_TAG) == output
+        if output is not None and not same_output:
+            continue
+        if _is_gone(tags, same_output):
+            client.set_tag(run.info.run_id, "perceptflow.ended_by", f"reaped: process gone ({socket.gethostname()})")
+            client.set_terminated(run.info.run_id, status="KILLED")
+            log.warning("marked MLflow run %s (%s) KILLED: its process is gone", run.info.run_id, run.info.run_name)
+            reaped.append(run.info.run_id)
+    return reaped
 
 
 def read_run_ids(run_files: Sequence[PathLikeStr]) -> dict[str, list[str]]:
@@ -110,8 +191,12 @@ class StageRun:
 
     def __init__(self, run_id: str | None) -> None:
         self.run_id = run_id
+        self.steps: set[int] = set()
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Log the finite values of ``metrics`` (at ``step``); nothing when tracking is off."""
+        if step is not None:
+            self.steps.add(step)
         if self.run_id is None:
             return
         import mlflow
@@ -119,7 +204,15 @@ class StageRun:
         finite = {k: float(v) for k, v in metrics.items() if v is not None and v == v}
         mlflow.log_metrics(finite, step=step)
 
+    def log_history(self, history: Sequence[Mapping[str, Any]]) -> None:
+        """Log the rows of a training history not logged yet, at their ``epoch``: a run that resumed from a
+        checkpoint then holds the whole loss curve, the epochs of the killed run included."""
+        for row in history:
+            if int(row["epoch"]) not in self.steps:
+                self.log_metrics({k: v for k, v in row.items() if isinstance(v, int | float)}, step=int(row["epoch"]))
+
     def log_artifact(self, path: PathLikeStr, artifact_path: str | None = None) -> None:
+        """Copy ``path`` into the run's artifacts; nothing when tracking is off."""
         if self.run_id is None:
             return
         import mlflow
@@ -136,6 +229,7 @@ class StageRun:
         mlflow.log_dict(dict(info), f"stores/{name}.json")
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set run tags (values as strings); nothing when tracking is off."""
         if self.run_id is None:
             return
         import mlflow
@@ -177,7 +271,7 @@ def _fluent_tracking_uri(uri: str | None) -> Iterator[None]:
     try:
         yield
     finally:
-        mlflow.set_tracking_uri(previous)
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None restores the default and drops the env var
 
 
 @contextlib.contextmanager
@@ -211,7 +305,7 @@ def stage_run(
     run_id = None
     with _fluent_tracking_uri(settings.resolved_uri() if settings.enabled else None):
         if settings.enabled:
-            run_id = _start(stage, rule, run_name, settings, params or {}, upstream_run_files, wildcards)
+            run_id = _start(stage, rule, run_name, settings, params or {}, upstream_run_files, wildcards, run_file)
         status = "FAILED"
         try:
             with _killed_on_signals():
@@ -236,14 +330,23 @@ def _start(
     params: Mapping[str, Any],
     upstream_run_files: Sequence[PathLikeStr],
     wildcards: Mapping[str, str],
+    run_file: PathLikeStr,
 ) -> str:
     import mlflow
 
     experiment_id = init_tracking(settings)
+    assert experiment_id is not None  # tracking is enabled here
+    output = str(Path(run_file).resolve())
+    reaped = reap_stale_runs(settings, experiment_id, rule=rule, output=output)
     tags = {
         "perceptflow.stage": stage,
         "perceptflow.rule": rule,
         "perceptflow.execution_id": os.environ.get(EXECUTION_ID_ENV, "interactive"),
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
+        PROCESS_START_TAG: process_start(os.getpid()) or "",
+        OUTPUT_TAG: output,
+        **({RESUMES_TAG: ",".join(reaped)} if reaped else {}),
         **{f"perceptflow.wildcard.{k}": v for k, v in wildcards.items()},
     }
     for upstream_stage, ids in read_run_ids(upstream_run_files).items():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +53,7 @@ def rule_run(smk: Any, *, stage: str) -> Iterator[StageRun]:
             yield run
             handler.flush()
             run.log_artifact(log_path, artifact_path="logs")
+        record_imports(smk.rule, smk.output.run)
     except BaseException:
         logging.getLogger("perceptflow").exception("rule %s failed", smk.rule)
         raise
@@ -58,3 +61,20 @@ def rule_run(smk: Any, *, stage: str) -> Iterator[StageRun]:
         root.removeHandler(handler)
         handler.close()
         sys.stderr.flush()
+
+
+#: Folder where each rule job writes the perceptflow modules it imported (set by the tests that check that a
+#: rule's code hash covers what it runs: `perceptflow.wiring.import_closure`).
+IMPORTS_LOG_ENV = "PERCEPTFLOW_IMPORTS_LOG"
+
+
+def record_imports(rule: str, run_file: str) -> None:
+    """When `IMPORTS_LOG_ENV` names a folder, write the perceptflow modules this job imported to
+    ``<folder>/<rule>/<job>.txt`` (one module per line); do nothing otherwise."""
+    folder = os.environ.get(IMPORTS_LOG_ENV)
+    if not folder:
+        return
+    target = Path(folder) / rule / (hashlib.sha256(str(run_file).encode()).hexdigest()[:12] + ".txt")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    modules = sorted(name for name in sys.modules if name == "perceptflow" or name.startswith("perceptflow."))
+    target.write_text("\n".join(modules) + "\n")
