@@ -45,7 +45,7 @@ def third_party_imports(path: Path, seen: set[Path] | None = None) -> set[str]:
         return set()
     seen.add(path)
     modules: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in _runtime_nodes(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -60,6 +60,20 @@ def third_party_imports(path: Path, seen: set[Path] | None = None) -> set[str]:
             elif top not in sys.stdlib_module_names and top not in ("__future__", "snakemake"):
                 modules.add(top)
     return modules
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:`` blocks, which never run."""
+    nodes: list[ast.AST] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return nodes
 
 
 def _module_files(dotted: str) -> list[Path]:

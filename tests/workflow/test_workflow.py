@@ -22,7 +22,7 @@ from workflow_support import (
 
 pytestmark = pytest.mark.slow
 
-STAGES = {"distort", "train", "extract", "regress", "evaluate", "report", "adapt_dps"}
+STAGES = {"distort", "train", "extract", "regress", "evaluate", "report", "adapt_dps", "export"}
 
 
 def test_distort_manifest_says_what_was_made(workflow_run: WorkflowRun) -> None:
@@ -58,7 +58,9 @@ def test_extract_writes_chunked_zarr_stores(workflow_run: WorkflowRun) -> None:
         np.testing.assert_allclose(np.linalg.norm(values[:, :512], axis=1), 1.0, rtol=1e-4)
         assert group.attrs["encoder"]["arch"] == "resnet18"
         assert group.attrs["dataset"] == "synthetic"
-        assert group.attrs["config"]["extract"] == {"batch_size": 32}
+        assert group.attrs["config"]["extract"] == {"batch_size": 32, "fr_layers": ["layer1", "layer2", "layer3"]}
+        lpips = group["fr/lpips"][:]  # the LPIPS-style distance of each image to its reference
+        assert lpips.shape == (features.shape[0],) and np.isfinite(lpips).all()
 
 
 def test_regress_keeps_predictions_per_split(workflow_run: WorkflowRun) -> None:
@@ -84,10 +86,14 @@ def test_metrics_carry_baselines_on_the_same_splits(workflow_run: WorkflowRun) -
     ):
         assert key in metrics["nr_ridge"], key
     assert -1 <= metrics["fr_zero_shot"]["srcc"] <= 1
-    assert set(metrics["baselines"]) == {"random_init", "psnr", "ssim"}
+    assert set(metrics["baselines"]) == {"random_init", "psnr", "ssim", "ms_ssim", "vif_p", "fsim", "gmsd"}
+    # the tiny bank's 64 px crops are below MS-SSIM's five scales: skipped with the reason, never scored on a subset
+    assert "161 px" in metrics["baselines"]["ms_ssim"]["fr_zero_shot"]["skipped"]
     # Full-reference PSNR tracks the synthetic severity well on any content.
     assert metrics["baselines"]["psnr"]["fr_zero_shot"]["srcc"] > 0.5
-    assert {row["model"] for row in metrics["table"]} == {"contrique", "random_init", "psnr", "ssim"}
+    scored = {"contrique", "random_init", "psnr", "ssim", "vif_p", "fsim", "gmsd"}
+    assert {row["model"] for row in metrics["table"]} == scored
+    assert {"fr_lpips", "contrique_fr_ridge"} <= set(metrics)
     for name in ("scatter.png", "srcc_per_type.png"):
         assert (workflow_run.workdir / "results/evaluate/contrique/synthetic" / name).stat().st_size > 1000
 
@@ -132,7 +138,8 @@ def test_every_method_trains_end_to_end_and_is_compared(workflow_run: WorkflowRu
     assert list(history["epoch"]) == [1, 2, 3, 4] and np.isfinite(history["loss"]).all()
     summary = pd.read_csv(workflow_run.workdir / "results/report/summary.csv")
     rows = summary[(summary["model"] == method) & (summary["dataset"] == "synthetic")]
-    assert set(rows["mode"]) == {"nr_ridge", "fr_zero_shot"} and set(rows["kind"]) == {"method"}
+    assert set(rows["mode"]) == {"nr_ridge", "fr_zero_shot", "fr_lpips", "contrique_fr_ridge"}
+    assert set(rows["kind"]) == {"method"}
     random_init = summary[(summary["model"] == "random_init") & (summary["dataset"] == "synthetic")]
     for mode, row in rows.set_index("mode").iterrows():
         expected = row["srcc"] - random_init.set_index("mode").loc[mode, "srcc"]
