@@ -76,7 +76,8 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
                      "target": float(i % 5) + rng.normal(0, 0.1), "dist_type": "noise"})  # fmt: skip
     table = DatasetTable("tiny", pd.DataFrame(rows), "level", False)
     save_table(table, root / "table.csv")
-    splits_to_json(content_splits([r["ref_id"] for r in rows], 3, (0.5, 0.25, 0.25), 0), table.frame["ref_id"], root / "splits.json")  # fmt: skip
+    refs = [row["ref_id"] for row in rows]
+    splits_to_json(content_splits(refs, 3, (0.5, 0.25, 0.25), 0), refs, root / "splits.json")
     save_encoder(build_encoder("resnet18", seed=0), root / "encoder.pt", method="random_init")
     return {"table": str(root / "table.csv"), "splits": str(root / "splits.json"), "encoder": str(root / "encoder.pt")}
 
