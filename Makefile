@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 # pip takes these torch builds from a local wheel folder when one is configured, else from PyPI.
-TORCH_PINS ?= torch>=2.4 torchvision>=0.19
+TORCH_PINS ?= 'torch>=2.4' 'torchvision>=0.19'
 STAMP := $(VENV)/.perceptflow-installed
 
 .PHONY: demo test test-fast test-faults test-slurm lint report dry-run clean help
