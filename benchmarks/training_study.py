@@ -3,8 +3,9 @@
 Each setting is a config overlay merged over a base config by Snakemake (``--configfile BASE OVERLAY``), run in
 this checkout in sequence so that settings share what they share (the bank is built once; a `train` overlay reruns
 training and what follows only). After each run, its results (without the bank) are kept under
-``--keep/<setting>/`` and a row is added: LIVE dev FR SRCC of each FR score (pooled, LPIPS-style,
-`contrique_fr_ridge`), NR ridge median and 5-95 % range over content splits, and random init on the same rows.
+``--keep/<setting>/`` and its rows replace that setting's in ``--keep/rows.json``: LIVE dev FR SRCC of each FR
+score (pooled, LPIPS-style, `contrique_fr_ridge`), NR ridge median and 5-95 % range over content splits, and random
+init on the same rows.
 Settings are chosen on the dev split only (issue 12); every row carries its command.
 
     nice -n 15 python benchmarks/training_study.py --base configs/natural-cpu.yaml \
@@ -105,14 +106,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, default=Path("benchmarks/results/study"))
     parser.add_argument("--out", type=Path, default=Path("docs/training_study.md"))
     args = parser.parse_args(argv)
-    rows: list[dict] = []
+    saved = args.keep / "rows.json"  # rows of earlier invocations: a study grows one setting at a time
+    rows: list[dict] = json.loads(saved.read_text()) if saved.is_file() else []
     for spec in args.setting:
         name, sep, overlay = spec.partition("=")
         if not sep or (overlay and not Path(overlay).is_file()):
             parser.error(f"--setting {spec!r}: expected NAME=OVERLAY.yaml (an existing file) or NAME=")
         command, seconds = run_setting(args.base, overlay, args.cores)
         keep_results(Path("results"), args.keep / name)
-        rows += study_rows(args.keep / name, name, " ".join(command), seconds)
+        new = study_rows(args.keep / name, name, " ".join(command), seconds)
+        rows = [r for r in rows if r["setting"] != name] + new
+        saved.write_text(json.dumps(rows, indent=1))
         write_table(args.out, rows)
         print(markdown(rows), flush=True)
 

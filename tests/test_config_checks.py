@@ -144,3 +144,24 @@ def test_more_splits_than_distinct_ones_is_an_error_with_the_real_count() -> Non
     with pytest.raises(ConfigCheckError, match=r"regress\.n_splits = 10, but dataset 'x' has 3 references: only 6"):
         check_split_count(config, "x", 3)
     check_split_count(_config(regress={"n_splits": 6}), "x", 3)
+
+
+def test_references_as_a_glob_or_a_list_of_folders__every_folder_checked_and_listed(tmp_path: Path) -> None:
+    for name in ("train", "val", "test"):
+        (tmp_path / name).mkdir()
+        for index in range(2):
+            _png(tmp_path / name / f"{name}{index}.png", seed=index)
+    (tmp_path / "val" / "notes.txt").write_text("x")
+    for path in (str(tmp_path / "[tv][ra]*"), [str(tmp_path / "train"), str(tmp_path / "val")]):
+        config = _config(distort={"crop": 32, "references": {"kind": "folder", "path": path}})
+        check_config(config)
+        preflight(config, tmp_path / "results")
+        skipped = (tmp_path / "results" / "distort" / "skipped.csv").read_text().splitlines()
+        assert len(skipped) == 2 and "notes.txt" in skipped[1], skipped
+    _png(tmp_path / "val" / "tiny.png", size=(10, 10))
+    config = _config(distort={"crop": 32, "references": {"kind": "folder", "path": str(tmp_path / "[tv][ra]*")}})
+    with pytest.raises(ConfigCheckError, match=r"val/tiny\.png is 10x10"):
+        preflight(config, tmp_path / "results")
+    missing = [str(tmp_path / "train"), str(tmp_path / "nope")]
+    with pytest.raises(ConfigCheckError, match=r"distort\.references\.path: folder not found: .*nope"):
+        preflight(_config(distort={"crop": 32, "references": {"kind": "folder", "path": missing}}), tmp_path / "r")

@@ -9,14 +9,14 @@ import csv
 import errno
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from PIL import Image
 
-from perceptflow.data.images import IMAGE_SUFFIXES
+from perceptflow.data.images import IMAGE_SUFFIXES, reference_folders
 from perceptflow.types import PathLikeStr
 
 
@@ -87,7 +87,7 @@ def check_config(config: Mapping[str, Any]) -> None:
             )
     references = distort.get("references") or {}
     if references.get("kind") == "folder":
-        scan_reference_folder(references["path"])
+        scan_references(references["path"])
 
 
 def scan_reference_folder(folder: PathLikeStr) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -122,6 +122,24 @@ def scan_reference_folder(folder: PathLikeStr) -> tuple[list[Path], list[tuple[P
 # --- first job: every file a rule will read ---------------------------------------------------------------------
 
 
+def scan_references(path: str | Sequence[str]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """`scan_reference_folder` over every folder a ``distort.references.path`` names (one folder, a glob of folders
+    or a list of either: `perceptflow.data.images.reference_folders`).
+
+    Raises:
+        ConfigCheckError: a named folder (or a glob's pattern) matches no folder, or an entry is a broken link.
+    """
+    images: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for folder in reference_folders(path):
+        if not folder.is_dir():
+            raise ConfigCheckError(f"distort.references.path: folder not found: {folder}")
+        found, left = scan_reference_folder(folder)
+        images += found
+        skipped += left
+    return images, skipped
+
+
 def image_size(path: PathLikeStr, *, where: str) -> tuple[int, int]:
     """(width, height) from the header of ``path`` (not decoded).
 
@@ -151,9 +169,7 @@ def check_references(config: Mapping[str, Any]) -> list[tuple[Path, str]]:
     references = distort.get("references") or {}
     if references.get("kind") != "folder":
         return []
-    if not Path(references["path"]).is_dir():
-        raise ConfigCheckError(f"distort.references.path: folder not found: {references['path']}")
-    images, skipped = scan_reference_folder(references["path"])
+    images, skipped = scan_references(references["path"])
     crop = int(distort.get("crop", 0))
     for path in images:
         width, height = image_size(path, where="distort.references.path")
@@ -235,6 +251,11 @@ def check_split_count(config: Mapping[str, Any], name: str, n_groups: int) -> No
         )
 
 
+def _listed_skips(path: str | Sequence[str]) -> list[tuple[Path, str]]:
+    """The skipped files of the folders that exist (a missing one is reported by `check_references`)."""
+    return [skip for folder in reference_folders(path) for skip in scan_reference_folder(folder)[1]]
+
+
 def preflight(config: Mapping[str, Any], results: PathLikeStr = "results") -> None:
     """The first job's checks: references, rated CSVs and split counts; for a references folder, writes
     ``<results>/distort/skipped.csv`` (the files left out, with the reason).
@@ -245,7 +266,7 @@ def preflight(config: Mapping[str, Any], results: PathLikeStr = "results") -> No
     distort = config.get("distort") or {}
     references = distort.get("references") or {}
     if references.get("kind") == "folder":  # listed first, so the list is there even when a check fails
-        write_skipped(scan_reference_folder(references["path"])[1], Path(results) / "distort" / "skipped.csv")
+        write_skipped(_listed_skips(references["path"]), Path(results) / "distort" / "skipped.csv")
     check_references(config)
     from perceptflow.data.volumes.datasets import is_volume_dataset
 
@@ -257,7 +278,7 @@ def preflight(config: Mapping[str, Any], results: PathLikeStr = "results") -> No
             check_split_count(config, name, check_rated_csv(name, spec))
         elif kind == "synthetic":
             if references.get("kind") == "folder":
-                count = len(scan_reference_folder(references["path"])[0])
+                count = len(scan_references(references["path"])[0])
             else:
                 from perceptflow.data.demo import DEMO_SOURCES
 
