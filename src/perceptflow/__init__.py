@@ -11,12 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_EXPORTS = {"load_metric": "perceptflow.metric.learned", "LearnedMetric": "perceptflow.metric.learned"}
+_EXPORTS = {
+    "load_metric": "perceptflow.metric.api",
+    "LearnedMetric": "perceptflow.metric.learned",
+    "VolumeMetric": "perceptflow.metric.volumes",
+}
 
-__all__ = ["LearnedMetric", "__version__", "load_metric"]
+__all__ = ["LearnedMetric", "VolumeMetric", "__version__", "load_metric"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from perceptflow.metric.learned import LearnedMetric, load_metric
+    from perceptflow.metric.api import load_metric
+    from perceptflow.metric.learned import LearnedMetric
+    from perceptflow.metric.volumes import VolumeMetric
 
 
 def __getattr__(name: str) -> Any:

@@ -21,7 +21,8 @@ def add_score_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Full-reference: --ref A --dist B, --ref-dir R --dist-dir D (paired by file name), or --csv F "
         "(columns dist and ref). No-reference (a <dataset>.pt file): --dist B, --dist-dir D, or --csv F with dist "
         "only. FR scores are distances: lower = closer to the reference. Images are read as RGB and scaled to "
-        "[0, 1]; relative CSV paths are relative to the CSV's folder.",
+        "[0, 1]; a 3D metric (results/volumes/metric/...) scores NIfTI volumes (.nii, .nii.gz), read through the "
+        "preprocessing its file records (--info shows it). Relative CSV paths are relative to the CSV's folder.",
     )
     parser.add_argument("--metric", type=Path, help="metric file (perceptflow.metric/1, or an adapt_dps metric.pt)")
     parser.add_argument("--context", help="context of an adapt_dps metric.pt")
@@ -35,12 +36,18 @@ def add_score_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default 32)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--as-stored",
+        action="store_true",
+        help="3D metrics: read volumes as stored (already preprocessed, e.g. the volume bank's), not through the "
+        "metric's NIfTI preprocessing",
+    )
     parser.set_defaults(func=run_score)
 
 
 def run_score(args: argparse.Namespace) -> int:
     """Score, print a summary, write ``--out``; ValueError (exit 2) on bad input."""
-    from perceptflow.metric import load_metric, score_files
+    from perceptflow.metric import load_metric, score_paths
     from perceptflow.models import pick_device
 
     if args.info is not None:
@@ -49,15 +56,18 @@ def run_score(args: argparse.Namespace) -> int:
         return 0
     if args.metric is None:
         raise ValueError("give --metric FILE (or --info FILE)")
-    dists, refs, unmatched = collect_inputs(args)
     started = time.perf_counter()
     metric = load_metric(args.metric, device=pick_device(args.device), context=args.context)
+    dists, refs, unmatched = collect_inputs(args, volumes=metric.modality == "3d")
+    check_modality(args.metric, metric.modality, [*dists, *(refs or [])])
     if refs is None and not metric.has_nr:
         raise ValueError(
             f"{args.metric} has no no-reference head: give references (--ref, --ref-dir or a 'ref' column)"
         )
     loaded = time.perf_counter()
-    scores = score_files(metric, dists, refs, batch_size=args.batch_size, progress=not args.no_progress)
+    scores = score_paths(
+        metric, dists, refs, batch_size=args.batch_size, progress=not args.no_progress, as_stored=args.as_stored
+    )
     done = time.perf_counter()
     frame = pd.DataFrame({"dist": [str(p) for p in dists]})
     if refs is not None:
@@ -92,8 +102,28 @@ def summary_line(frame: pd.DataFrame, *, lower_better: bool, fr: bool) -> str:
     )
 
 
-def collect_inputs(args: argparse.Namespace) -> tuple[list[Path], list[Path] | None, list[str]]:
-    """(distorted images, their references or None for NR, unmatched names) from the arguments."""
+def volume_files(folder: Path) -> list[Path]:
+    """The NIfTI files of ``folder``, sorted by name."""
+    from perceptflow.data.volumes.datasets import is_volume_path
+
+    return sorted(p for p in folder.iterdir() if p.is_file() and is_volume_path(p))
+
+
+def check_modality(metric: Path, modality: str, paths: list[Path]) -> None:
+    """Refuse NIfTI files for a 2D metric and anything else for a 3D one, naming the first such file."""
+    from perceptflow.data.volumes.datasets import is_volume_path
+
+    for path in paths:
+        if is_volume_path(path) != (modality == "3d"):
+            wanted = "NIfTI volumes (.nii, .nii.gz)" if modality == "3d" else "2D images"
+            raise ValueError(f"{path}: {metric} is a {modality.upper()} metric and scores {wanted} only")
+
+
+def collect_inputs(
+    args: argparse.Namespace, *, volumes: bool = False
+) -> tuple[list[Path], list[Path] | None, list[str]]:
+    """(distorted files, their references or None for NR, unmatched names) from the arguments; folders list NIfTI
+    files when ``volumes``, else images."""
     modes = [name for name in ("dist", "dist_dir", "csv") if getattr(args, name) is not None]
     if len(modes) != 1:
         raise ValueError("give exactly one of --dist, --dist-dir or --csv")
@@ -105,7 +135,7 @@ def collect_inputs(args: argparse.Namespace) -> tuple[list[Path], list[Path] | N
         return [args.dist], None if args.ref is None else [args.ref], []
     if args.ref is not None:
         raise ValueError("--ref pairs with --dist; with --dist-dir give --ref-dir")
-    return pair_folders(args.dist_dir, args.ref_dir)
+    return pair_folders(args.dist_dir, args.ref_dir, volumes=volumes)
 
 
 def read_pairs_csv(path: Path) -> tuple[list[Path], list[Path] | None]:
@@ -129,17 +159,21 @@ def read_pairs_csv(path: Path) -> tuple[list[Path], list[Path] | None]:
     return resolve(frame["dist"]), resolve(frame["ref"]) if "ref" in frame.columns else None
 
 
-def pair_folders(dist_dir: Path, ref_dir: Path | None) -> tuple[list[Path], list[Path] | None, list[str]]:
-    """Images of ``dist_dir`` paired with the same file name in ``ref_dir``; the names without a partner."""
+def pair_folders(
+    dist_dir: Path, ref_dir: Path | None, *, volumes: bool = False
+) -> tuple[list[Path], list[Path] | None, list[str]]:
+    """Files of ``dist_dir`` (images, or NIfTI volumes when ``volumes``) paired with the same file name in
+    ``ref_dir``; the names without a partner."""
     for folder in (dist_dir, ref_dir):
         if folder is not None and not folder.is_dir():
             raise FileNotFoundError(f"folder not found: {folder}")
-    dists = image_files(dist_dir)
+    files = volume_files if volumes else image_files
+    dists = files(dist_dir)
     if not dists:
-        raise ValueError(f"{dist_dir}: no image files")
+        raise ValueError(f"{dist_dir}: no {'NIfTI' if volumes else 'image'} files")
     if ref_dir is None:
         return dists, None, []
-    refs = {p.name: p for p in image_files(ref_dir)}
+    refs = {p.name: p for p in files(ref_dir)}
     paired = [p for p in dists if p.name in refs]
     unmatched = [str(p) for p in dists if p.name not in refs]
     unmatched += [str(p) for name, p in refs.items() if name not in {d.name for d in dists}]

@@ -27,13 +27,13 @@ class MetricModel(PythonModel):
 
     def load_context(self, context: Any) -> None:
         """Load the metric file (on the CPU) once."""
-        from perceptflow.metric import load_metric
+        from perceptflow.metric.learned import load_metric
 
         self.metric = load_metric(context.artifacts[ARTIFACT])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """A ``score`` column: FR distances when ``ref`` is given, else NR predictions."""
-        from perceptflow.metric import score_files
+        from perceptflow.metric.scoring import score_files
 
         refs = list(model_input["ref"]) if "ref" in model_input.columns else None
         scores = score_files(self.metric, list(model_input["dist"]), refs, progress=False)
@@ -51,14 +51,23 @@ def pip_requirements() -> list[str]:
     return [f"perceptflow=={__version__}", f"mlflow=={mlflow.__version__}"]
 
 
-def log_metric_model(path: PathLikeStr, *, name: str, full_reference: bool, register_as: str | None = None) -> str:
+def log_metric_model(
+    path: PathLikeStr,
+    *,
+    name: str,
+    full_reference: bool,
+    register_as: str | None = None,
+    python_model: PythonModel | None = None,
+) -> str:
     """Log ``path`` as a pyfunc model named ``name`` in the active run; returns its model URI.
 
     With ``register_as``, the model is also registered under that name (config ``metric.register_model``).
+    ``python_model`` defaults to `MetricModel` (images); 3D files use
+    `perceptflow.export.volumes.mlflow_model.VolumeMetricModel`.
     """
     info = mlflow.pyfunc.log_model(
         name=name,
-        python_model=MetricModel(),
+        python_model=python_model or MetricModel(),
         artifacts={ARTIFACT: str(path)},
         signature=signature(full_reference),
         pip_requirements=pip_requirements(),

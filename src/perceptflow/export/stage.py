@@ -70,7 +70,9 @@ def export_metric(
             higher_is_better=rated.higher_is_better,
         )
         record["table_sha256"] = file_sha256(table)
-    metric = metric_payload(model, method=payload["method"], layers=fr_layers, nr=nr, provenance=_plain(record))
+    metric = metric_payload(
+        model, method=payload["method"], layers=fr_layers, nr=nr, provenance=plain_provenance(record)
+    )
     save_metric_file(metric, out)
     summary = {"path": str(Path(out)), "method": payload["method"], "fr_layers": list(fr_layers)}
     if nr is not None:
@@ -78,10 +80,10 @@ def export_metric(
     return summary
 
 
-def _plain(value: Any) -> Any:
+def plain_provenance(value: Any) -> Any:
     """Provenance as strings, numbers and containers of them (what a metric file may hold)."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_provenance(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain_provenance(v) for v in value]
     return value if isinstance(value, str | int | float | bool | type(None)) else str(value)

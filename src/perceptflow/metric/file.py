@@ -3,13 +3,14 @@
 It loads with ``torch.load(weights_only=True)`` only: no pickled module or class is ever involved, and a file that
 would run code when unpickled is refused before any of it runs. Layout (docs/metric.md):
 
-- ``format`` (`METRIC_FORMAT`), ``modality`` (``"2d"``);
-- ``encoder``: ``arch``, ``feature_dim``, ``method``, ``state_dict``;
+- ``format`` (`METRIC_FORMAT`), ``modality`` (``"2d"`` images or ``"3d"`` volumes: `perceptflow.metric.volumes`);
+- ``encoder``: ``arch``, ``feature_dim``, ``method``, ``state_dict`` (3D: ``arch`` ``"unet3d"`` and ``widths``);
 - ``fr``: ``kind`` (``"lpips"`` or ``"pooled"``), ``layers``, ``weights`` (per layer a (C,) non-negative tensor, or
   absent for the plain channel sum), ``distance`` (pooled only: ``l2``, ``l1`` or ``cosine``);
 - ``nr`` (optional): ``preprocessing``, ``coef`` (D,), ``intercept``, ``alpha``, ``dataset``, ``target``,
   ``higher_is_better``, ``n_rows``, ``fit_range``;
-- ``input``: ``range`` ([0, 1]), ``channels``, ``min_size``;
+- ``input``: ``range`` ([0, 1]), ``channels``, ``min_size``; 3D also ``nifti`` (how NIfTI files are read:
+  `perceptflow.data.volumes.nifti.NiftiConfig` fields) and ``window`` (the sliding windows features average over);
 - ``provenance``: plain data (method, config hash, data fingerprint, MLflow run ids).
 
 Adapted DPS files (``perceptflow.dps_metric.v1``, written by ``adapt_dps``) are read too, one context at a time
@@ -42,6 +43,8 @@ NR_PREPROCESSING = "contrique_two_scale_gap_l2"
 #: Smallest image side accepted (a 32x downsampling trunk still leaves a 1x1 map at half scale).
 MIN_SIZE = 32
 _TOP_KEYS = ("encoder", "fr", "input", "provenance")
+#: What a metric file scores: 2D images or 3D volumes.
+MODALITIES = ("2d", "3d")
 
 
 class MetricFileError(ValueError):
@@ -92,6 +95,8 @@ def read_metric_file(path: PathLikeStr, *, context: int | str | None = None) -> 
         missing = [key for key in _TOP_KEYS if key not in payload]
         if missing:
             raise MetricFileError(f"{path} is a damaged perceptflow metric file: sections {missing} are missing")
+        if payload.get("modality", "2d") not in MODALITIES:
+            raise MetricFileError(f"{path}: unknown modality {payload.get('modality')!r}; expected one of {MODALITIES}")
         return payload
     raise MetricFileError(f"{path} is not a perceptflow metric file of this version: {_describe(found)}")
 

@@ -71,6 +71,7 @@ class LearnedMetric(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
+    modality = "2d"
     fr_lower_better = True
 
     @property
@@ -131,7 +132,7 @@ class LearnedMetric(nn.Module):
     def distance(self, dist: Features, ref: Features) -> Tensor:
         """(B,) FR distances between feature dicts of `features` (``ref`` may have batch 1: broadcast)."""
         if self.kind == "pooled":
-            return _pooled_distance(dist["pooled"], ref["pooled"], self.distance_name)
+            return pooled_distance(dist["pooled"], ref["pooled"], self.distance_name)
         total = torch.zeros(dist[self.layers[0]].shape[0], device=self.device)
         for layer in self.layers:
             diff = ((channel_normalise(dist[layer]) - channel_normalise(ref[layer])) ** 2).mean(dim=(2, 3))
@@ -197,10 +198,11 @@ class LearnedMetric(nn.Module):
 class MetricLoss(nn.Module):
     """The metric as a loss: the FR distance (with ``ref``) or the NR prediction oriented so lower is better.
 
-    Gradients reach the inputs; the metric's weights are frozen (``requires_grad`` False).
+    Gradients reach the inputs; the metric's weights are frozen (``requires_grad`` False). ``metric`` is a
+    `LearnedMetric` or a `perceptflow.metric.volumes.VolumeMetric`.
     """
 
-    def __init__(self, metric: LearnedMetric, reduction: str = "mean") -> None:
+    def __init__(self, metric: nn.Module, reduction: str = "mean") -> None:
         super().__init__()
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
@@ -210,14 +212,14 @@ class MetricLoss(nn.Module):
     def forward(self, dist: Tensor, ref: Tensor | None = None) -> Tensor:
         """The reduced loss of a batch (``none``: (B,))."""
         scores = self.metric(dist, ref)
-        if ref is None and not self.metric.nr_lower_better:
+        if ref is None and not getattr(self.metric, "nr_lower_better", True):
             scores = -scores
         if self.reduction == "none":
             return scores
         return scores.mean() if self.reduction == "mean" else scores.sum()
 
 
-def _pooled_distance(dist: Tensor, ref: Tensor, name: str) -> Tensor:
+def pooled_distance(dist: Tensor, ref: Tensor, name: str) -> Tensor:
     """As ``evaluate.fr_distance``: ``l2`` Euclidean, ``l1`` sum of |f_ref - f|, ``cosine`` 1 - similarity."""
     if name == "l1":
         return (dist - ref).abs().sum(dim=1)
@@ -229,19 +231,16 @@ def _pooled_distance(dist: Tensor, ref: Tensor, name: str) -> Tensor:
 def load_metric(
     path: PathLikeStr, *, device: str | torch.device = "cpu", context: int | str | None = None
 ) -> LearnedMetric:
-    """Load a metric file as a `LearnedMetric` on ``device`` (frozen, eval mode).
-
-    Args:
-        path: a ``perceptflow.metric/1`` file (``results/metric/<encoder>/fr.pt`` or ``<dataset>.pt``), or an
-            ``adapt_dps`` ``metric.pt`` with ``context``.
-        device: where to put it (``"cpu"``, ``"cuda"``, ...).
-        context: the adapted DPS context to read (adapt_dps files only).
+    """Load a 2D metric file as a `LearnedMetric` on ``device`` (frozen, eval mode); users call
+    `perceptflow.load_metric`, which also reads 3D files (`perceptflow.metric.api.load_metric`).
 
     Raises:
         FileNotFoundError: no such file.
-        perceptflow.metric.file.MetricFileError: not a metric file of this version (the message names it).
+        perceptflow.metric.file.MetricFileError: not a metric file of this version, or a 3D one (naming it).
     """
     payload = read_metric_file(path, context=context)
+    if payload.get("modality", "2d") != "2d":
+        raise MetricFileError(f"{path} is a {payload['modality']} metric; load it with perceptflow.load_metric")
     try:
         metric = LearnedMetric(payload)
     except (RuntimeError, KeyError, TypeError) as error:  # weights that do not fit, a missing key
