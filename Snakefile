@@ -48,6 +48,7 @@ include: "rules/distort_volumes.smk"
 include: "rules/train_volumes.smk"
 include: "rules/extract_volumes.smk"
 include: "rules/evaluate_volumes.smk"
+include: "rules/metric_volumes.smk"
 
 
 onstart:
@@ -62,3 +63,4 @@ rule all:
         get_final_outputs(),
         get_adapt_dps_outputs(),
         get_metric_outputs(),
+        get_volume_metric_outputs(),

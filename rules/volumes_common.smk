@@ -117,3 +117,44 @@ wildcard_constraints:
     vmethod="|".join(volume_methods()),
     vencoder="|".join(get_volume_encoders()),
     vdataset="|".join(get_volume_datasets()),
+
+
+# Helpers of the 3D metric export (rules/metric_volumes.smk).
+
+
+def get_volume_metric_targets():
+    """`fr` (the feature distance alone) and every 3D dataset (its NR head beside it)."""
+    return ["fr", *get_volume_datasets()]
+
+
+def get_volume_metric_outputs():
+    """One 3D metric file per 3D encoder and target; none without a `volumes:` section or 3D datasets."""
+    if "volumes" not in config or not get_volume_datasets():
+        return []
+    return expand(
+        "results/volumes/metric/{vencoder}/{vtarget}.pt",
+        vencoder=get_volume_encoders(),
+        vtarget=get_volume_metric_targets(),
+    )
+
+
+def get_volume_metric_preprocess_params():
+    """`volumes.preprocess`: how the metric file says users' NIfTI files are read."""
+    return canonical(get_volumes_section().get("preprocess") or {})
+
+
+def get_volume_export_inputs(wildcards):
+    """The 3D encoder; for a dataset target also its 3D features and the evaluate table."""
+    encoder = wildcards.vencoder
+    inputs = {
+        "encoder": f"results/volumes/train/{encoder}/encoder.pt",
+        "encoder_run": f"results/volumes/train/{encoder}/mlflow_run.json",
+    }
+    if wildcards.vtarget != "fr":
+        dataset = wildcards.vtarget
+        inputs["features"] = f"results/volumes/extract/{encoder}/{dataset}.zarr"
+        inputs["features_run"] = (
+            f"results/volumes/extract/{encoder}/{dataset}.mlflow_run.json"
+        )
+        inputs["table"] = f"results/volumes/evaluate/baselines/{dataset}/table.csv"
+    return inputs

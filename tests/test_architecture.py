@@ -20,7 +20,8 @@ SCRIPTS = sorted((ROOT / "scripts").glob("*.py"))
 #: What `perceptflow.distortions` may import: the data readers, the shared types and the leaf measures.
 DISTORTIONS_MAY_IMPORT = {"distortions", "data", "types", "measures"}
 VOLUME_SCRIPTS = {"distort_volumes", "distort_volume_gallery", "train_volume_encoder", "train_volume_random_init",
-                  "extract_volume_features", "evaluate_volume_baselines", "evaluate_volumes"}  # fmt: skip
+                  "extract_volume_features", "evaluate_volume_baselines", "evaluate_volumes",
+                  "export_volume_metric"}  # fmt: skip
 
 
 def perceptflow_imports(path: Path) -> set[str]:

@@ -113,10 +113,54 @@ def test_every_3d_rule_is_a_finished_mlflow_run(volume_run: WorkflowRun) -> None
     runs = client.search_runs([experiment.experiment_id], max_results=1000)
     assert {run.info.status for run in runs} == {"FINISHED"}
     rules = {run.data.tags.get("perceptflow.rule") for run in runs}
-    assert {"extract_volume_features", "evaluate_volume_baselines", "evaluate_volumes"} <= rules
+    assert {"extract_volume_features", "evaluate_volume_baselines", "evaluate_volumes", "export_volume_metric"} <= rules
     evaluate = json.loads((volume_run.workdir / "results/volumes/evaluate/gvsl/bank/mlflow_run.json").read_text())
     tags = client.get_run(evaluate["run_id"]).data.tags
     assert set(tags["perceptflow.upstream.extract"].split(",")) <= {run.info.run_id for run in runs}
+
+
+def test_3d_metric_files_score_the_bank_as_evaluate_does(volume_run: WorkflowRun) -> None:
+    """`perceptflow score --csv` with each exported 3D metric reproduces evaluate's FR SRCC on the bank; the NR file
+    holds the bank's head; the MLflow model of each file loads back into the same scores as `score_paths`."""
+    import mlflow
+    from scipy.stats import spearmanr
+
+    from perceptflow.cli.main import main
+    from perceptflow.metric import VolumeMetric, load_metric, score_paths
+
+    workdir = volume_run.workdir
+    table = pd.read_csv(workdir / "results/volumes/evaluate/baselines/bank/table.csv")
+    pairs = pd.DataFrame(
+        {column: [str(workdir / p) for p in table[key]] for column, key in (("dist", "path"), ("ref", "ref_path"))}
+    )
+    csv = workdir / "bank_pairs.csv"
+    pairs.to_csv(csv, index=False)
+    evaluated = {
+        m: json.loads((workdir / f"results/volumes/evaluate/{m}/bank/metrics.json").read_text()) for m in METHODS
+    }
+    expected = {m: evaluated[m]["fr_zero_shot"]["srcc"] for m in METHODS}
+    expected["random_init"] = evaluated[METHODS[0]]["baselines"]["random_init"]["fr_zero_shot"]["srcc"]
+    mlflow.set_tracking_uri(f"sqlite:///{workdir / 'results/mlflow.db'}")
+    try:
+        for encoder, srcc in expected.items():
+            folder = workdir / f"results/volumes/metric/{encoder}"
+            assert isinstance(load_metric(folder / "fr.pt"), VolumeMetric)
+            out = workdir / f"scores_{encoder}.csv"
+            argv = ["score", "--metric", str(folder / "fr.pt"), "--csv", str(csv), "--as-stored", "--out", str(out)]
+            assert main([*argv, "--no-progress"]) == 0
+            scores = pd.read_csv(out)["score"].to_numpy()
+            assert abs(spearmanr(scores, table["target"])[0]) == pytest.approx(abs(srcc), abs=1e-6), encoder
+            nr = load_metric(folder / "bank.pt")
+            assert nr.has_nr and nr.nr_lower_better is True and nr.payload["nr"]["n_rows"] == len(table)
+            record = json.loads((folder / "fr.mlflow_run.json").read_text())
+            model_uri = mlflow.get_run(record["run_id"]).data.tags["perceptflow.metric_model"]
+            again = mlflow.pyfunc.load_model(model_uri).predict(pairs.head(4))["score"].to_numpy()
+            # the model reads NIfTI files through the file's preprocessing, as a user's files are read
+            fr = load_metric(folder / "fr.pt")
+            direct = score_paths(fr, list(pairs["dist"].head(4)), list(pairs["ref"].head(4)), progress=False)
+            np.testing.assert_allclose(again, direct, rtol=1e-5)
+    finally:
+        mlflow.set_tracking_uri(None)
 
 
 def test_each_3d_rule_runs_only_code_its_hash_covers(volume_run: WorkflowRun) -> None:

@@ -6,28 +6,19 @@ dataset, whose file adds the NR head fitted on all its rows (`perceptflow.export
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from perceptflow.data.datasets import read_table
 from perceptflow.export.nr_head import fit_nr_head
+from perceptflow.export.provenance import file_sha256, plain_provenance
 from perceptflow.metric.export import DEFAULT_FR_LAYERS, metric_payload
 from perceptflow.metric.file import save_metric_file
 from perceptflow.models import load_encoder
 from perceptflow.regress.splits import splits_from_json
 from perceptflow.regress.stage import aligned_features
 from perceptflow.types import PathLikeStr
-
-
-def file_sha256(path: PathLikeStr) -> str:
-    """Hex SHA-256 of a file's bytes (the data fingerprint recorded as provenance)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_metric(
@@ -78,12 +69,3 @@ def export_metric(
     if nr is not None:
         summary.update({f"nr_{k}": nr[k] for k in ("dataset", "alpha", "n_rows", "higher_is_better")})
     return summary
-
-
-def plain_provenance(value: Any) -> Any:
-    """Provenance as strings, numbers and containers of them (what a metric file may hold)."""
-    if isinstance(value, Mapping):
-        return {str(k): plain_provenance(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain_provenance(v) for v in value]
-    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)

@@ -16,7 +16,7 @@ import pandas as pd
 from perceptflow.data.volumes.datasets import preprocess_config
 from perceptflow.evaluate.volumes.stage import leave_one_volume_out
 from perceptflow.export.nr_head import fit_nr_head
-from perceptflow.export.stage import file_sha256, plain_provenance
+from perceptflow.export.provenance import file_sha256, plain_provenance
 from perceptflow.features.store import FeatureStore, read_feature_store
 from perceptflow.metric.file import save_metric_file
 from perceptflow.metric.volumes import volume_metric_payload

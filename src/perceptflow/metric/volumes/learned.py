@@ -18,12 +18,15 @@ from torch.nn.functional import pad
 
 from perceptflow.data.volumes.nifti import NiftiConfig
 from perceptflow.metric.file import METRIC_FORMAT, POOLED_DISTANCES
-from perceptflow.metric.learned import RANGE_TOLERANCE, MetricLoss, pooled_distance
+from perceptflow.metric.learned import MetricLoss, pooled_distance
 from perceptflow.models.volumes import VolumeEncoder
 from perceptflow.models.volumes.windows import WindowSpec, window_grid
 
 #: ``arch`` of a 3D metric's encoder.
 VOLUME_ARCH = "unet3d"
+#: How far outside [0, 1] a volume may reach: the NIfTI reading maps intensities to [0, 1] and clips, but artefacts
+#: applied afterwards overshoot (the volume bank's Rician noise reaches ~1.2); a raw-intensity volume is refused.
+VOLUME_RANGE_TOLERANCE = 0.5
 #: The NR head's preprocessing for 3D: the window mean of the pooled features (the 3D extract store's features).
 VOLUME_NR_PREPROCESSING = "unet3d_window_mean_pooled"
 
@@ -170,7 +173,7 @@ class VolumeMetric(nn.Module):
 
         Raises:
             ValueError: not a float tensor, not (D, H, W) or (B, 1, D, H, W), non-finite or outside [0, 1] beyond
-                `RANGE_TOLERANCE` (the message names ``name`` and the expected range).
+                `VOLUME_RANGE_TOLERANCE` (the message names ``name`` and the expected range).
         """
         if not isinstance(volumes, Tensor) or not volumes.is_floating_point():
             what = type(volumes).__name__ if not isinstance(volumes, Tensor) else f"dtype {volumes.dtype}"
@@ -182,10 +185,10 @@ class VolumeMetric(nn.Module):
                 "this is a 3D metric (2D images need a 2D metric file)"
             )
         low, high = float(x.detach().min()), float(x.detach().max())
-        if not (low >= -RANGE_TOLERANCE and high <= 1 + RANGE_TOLERANCE):  # NaN fails both
+        if not (low >= -VOLUME_RANGE_TOLERANCE and high <= 1 + VOLUME_RANGE_TOLERANCE):  # NaN fails both
             raise ValueError(
-                f"{name} has values in [{low:.4g}, {high:.4g}]; expected volumes in [0, 1] (tolerance "
-                f"{RANGE_TOLERANCE}), as perceptflow's NIfTI reading normalises them"
+                f"{name} has values in [{low:.4g}, {high:.4g}]; expected volumes in [0, 1] as perceptflow's NIfTI "
+                f"reading normalises them (artefacts may overshoot by up to {VOLUME_RANGE_TOLERANCE})"
             )
         return x.to(device=self.device, dtype=torch.float32)
 
