@@ -3,13 +3,13 @@
 Each setting is a config overlay merged over a base config by Snakemake (``--configfile BASE OVERLAY``), run in
 this checkout in sequence so that settings share what they share (the bank is built once; a `train` overlay reruns
 training and what follows only). After each run, its results (without the bank) are kept under
-``--keep/<setting>/`` and its rows replace that setting's in ``--keep/rows.json``: LIVE dev FR SRCC of each FR
-score (pooled, LPIPS-style, `contrique_fr_ridge`), NR ridge median and 5-95 % range over content splits, and random
-init on the same rows.
+``--keep/<setting>/`` and its rows replace that setting's in ``--rows`` (tracked, so the table survives a
+clone): LIVE dev FR SRCC of each FR score (pooled, LPIPS-style, `contrique_fr_ridge`), NR ridge median and
+5-95 % range over content splits, and random init on the same rows.
 Settings are chosen on the dev split only (issue 12); every row carries its command.
 
     nice -n 15 python benchmarks/training_study.py --base configs/natural-cpu.yaml \
-        --setting base= --setting epochs8=configs/study/epochs8.yaml --out docs/training_study.md
+        --setting base= --setting epochs12=configs/study/epochs12.yaml --out docs/training_study.md
 """
 
 from __future__ import annotations
@@ -105,8 +105,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", type=Path, default=Path("benchmarks/results/study"))
     parser.add_argument("--out", type=Path, default=Path("docs/training_study.md"))
+    parser.add_argument(
+        "--rows", type=Path, default=Path("benchmarks/training_study_rows.json"), help="rows so far (tracked)"
+    )
     args = parser.parse_args(argv)
-    saved = args.keep / "rows.json"  # rows of earlier invocations: a study grows one setting at a time
+    saved = args.rows  # rows of earlier invocations: a study grows one setting at a time, across sessions
     rows: list[dict] = json.loads(saved.read_text()) if saved.is_file() else []
     for spec in args.setting:
         name, sep, overlay = spec.partition("=")

@@ -40,14 +40,13 @@ from torch.nn.functional import interpolate, mse_loss
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from perceptflow.data.images import load_rgb
 from perceptflow.data.slices import demo_mri_slices, folder_images
 from perceptflow.models.device import pick_device
 from perceptflow.models.encoder import Encoder, build_encoder
 from perceptflow.models.encoder_file import load_encoder, save_encoder
 from perceptflow.ssl.config import MixupConfig, TrainConfig, TrainSample
 from perceptflow.ssl.method import MethodSpec, SSLMethod
-from perceptflow.ssl.views import images_to_float
+from perceptflow.ssl.views import DecodedReader, images_to_float
 
 #: Share of the image area a random resized crop keeps: photos, and target images (whose anatomy must stay visible).
 CROP_SCALE = (0.25, 1.0)
@@ -176,7 +175,7 @@ def _augmentation(crop_size: int, scale: tuple[float, float], *, photo: bool) ->
     return v2.Compose(steps)
 
 
-class MixupPairs(Dataset[tuple[Tensor, Tensor, Tensor]]):
+class MixupPairs(DecodedReader, Dataset[tuple[Tensor, Tensor, Tensor]]):
     """``(target, other, alpha)`` items: a random target image, the indexed photo and a transparency.
 
     Both images get a random resized crop to (3, crop, crop) uint8 (area share `CROP_SCALE` of a photo,
@@ -210,7 +209,7 @@ class MixupPairs(Dataset[tuple[Tensor, Tensor, Tensor]]):
 
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[Tensor, Tensor, Tensor]:
         index, seed = key if isinstance(key, tuple) else (key, key)
-        photo = torch.from_numpy(np.ascontiguousarray(load_rgb(self.photos[index]))).permute(2, 0, 1).contiguous()
+        photo = torch.from_numpy(self.read_image(self.photos[index])).permute(2, 0, 1).contiguous()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             target = self.targets[int(torch.randint(len(self.targets), ()))]

@@ -12,19 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from perceptflow.data.images import load_rgb
 from perceptflow.models.encoder import Encoder, build_encoder
 from perceptflow.ssl.config import TrainConfig, TrainSample
 from perceptflow.ssl.contrique import multiclass_nt_xent
 from perceptflow.ssl.distributed import gather_with_gradient
 from perceptflow.ssl.method import MethodSpec, SSLMethod
-from perceptflow.ssl.views import images_to_float
+from perceptflow.ssl.views import DecodedReader, images_to_float
 
 #: Smallest share of the image area a random resized crop keeps (SimCLR: 0.08; small images need more).
 CROP_SCALE = (0.2, 1.0)
@@ -110,7 +108,7 @@ def simclr_augmentation(crop_size: int) -> v2.Compose:
     )
 
 
-class AugmentedPairs(Dataset[tuple[Tensor, Tensor]]):
+class AugmentedPairs(DecodedReader, Dataset[tuple[Tensor, Tensor]]):
     """Two SimCLR views of each image, as (3, crop, crop) uint8 tensors.
 
     Index with an ``(index, seed)`` pair from `perceptflow.ssl.views.SeededSampler` (a plain index is its own
@@ -129,7 +127,7 @@ class AugmentedPairs(Dataset[tuple[Tensor, Tensor]]):
 
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[Tensor, Tensor]:
         index, seed = key if isinstance(key, tuple) else (key, key)
-        image = torch.from_numpy(np.ascontiguousarray(load_rgb(self.paths[index]))).permute(2, 0, 1).contiguous()
+        image = torch.from_numpy(self.read_image(self.paths[index])).permute(2, 0, 1).contiguous()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             return self.augment(image), self.augment(image)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from perceptflow.ssl.config import TrainConfig
@@ -36,8 +37,10 @@ def train_encoder(
 ) -> list[dict[str, Any]]:
     """The train rule's work: one process, or one DDP process per GPU under torchrun when ``gpus`` > 1.
 
-    Under torchrun, rank 0 writes the history and ``on_epoch`` sees each row after training ends.
+    Under torchrun, rank 0 writes the history and ``on_epoch`` sees each row after training ends. The bank's
+    images are decoded once into ``results/cache/decoded`` (`decoded_cache_dir`, `perceptflow.data.decoded`).
     """
+    decoded_cache = decoded_cache_dir(checkpoint_dir)
     if gpus > 1:
         history = train_with_torchrun(
             gpus,
@@ -48,6 +51,7 @@ def train_encoder(
             params=params,
             checkpoint_dir=checkpoint_dir,
             encoder_out=encoder_out,
+            decoded_cache=decoded_cache,
         )
         for row in history:
             on_epoch(row)
@@ -60,4 +64,11 @@ def train_encoder(
         encoder_out=encoder_out,
         threads=threads,
         on_epoch=on_epoch,
+        decoded_cache=decoded_cache,
     )
+
+
+def decoded_cache_dir(checkpoint_dir: PathLikeStr) -> Path:
+    """``results/cache/decoded`` for the workflow's ``results/checkpoints/<method>``: beside the checkpoints,
+    outside every declared output."""
+    return Path(checkpoint_dir).parent.parent / "cache" / "decoded"

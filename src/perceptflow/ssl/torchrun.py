@@ -34,6 +34,7 @@ def torchrun_command(
     encoder_out: PathLikeStr,
     history_out: PathLikeStr,
     threads: int | None = None,
+    decoded_cache: PathLikeStr | None = None,
 ) -> list[str]:
     """The ``torchrun`` command line that trains ``method`` on ``nproc`` processes (one per GPU)."""
     if nproc < 2:
@@ -44,6 +45,8 @@ def torchrun_command(
     command += ["--encoder-out", str(encoder_out), "--history-out", str(history_out)]
     if threads is not None:
         command += ["--threads", str(threads)]
+    if decoded_cache is not None:
+        command += ["--decoded-cache", str(decoded_cache)]
     return command
 
 
@@ -78,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--encoder-out", required=True)
     parser.add_argument("--history-out", required=True)
     parser.add_argument("--threads", type=int, default=None, help="torch threads per process")
+    parser.add_argument("--decoded-cache", default=None, help="folder of the decoded-image cache")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s rank%(process)d %(levelname)s %(name)s: %(message)s")
 
@@ -97,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             checkpoint_dir=args.checkpoint_dir,
             encoder_out=args.encoder_out,
             threads=args.threads,
+            decoded_cache=args.decoded_cache,
         )
         if is_main_process():
             Path(args.history_out).parent.mkdir(parents=True, exist_ok=True)

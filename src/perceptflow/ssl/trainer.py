@@ -29,13 +29,14 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from perceptflow.data.decoded import DecodedImages
 from perceptflow.models.device import pick_device
 from perceptflow.ssl.config import TrainConfig, TrainSample
 from perceptflow.ssl.distributed import is_distributed, is_main_process, local_device
 from perceptflow.ssl.method import MethodSpec, SSLMethod, export_encoder
 from perceptflow.ssl.optim import build_sgd, build_warmup_cosine
 from perceptflow.ssl.resume import load_training_state, restore_rng, samples_fingerprint, save_training_state
-from perceptflow.ssl.views import make_loader
+from perceptflow.ssl.views import DecodedReader, make_loader
 
 log = logging.getLogger(__name__)
 EpochCallback = Callable[[dict[str, Any]], None]
@@ -69,13 +70,21 @@ class _Run:
     """The mutable state of one training run: method, optimizer, scheduler, scaler and sampler generator."""
 
     def __init__(
-        self, spec: MethodSpec, samples: Sequence[TrainSample], config: TrainConfig, device: torch.device
+        self,
+        spec: MethodSpec,
+        samples: Sequence[TrainSample],
+        config: TrainConfig,
+        device: torch.device,
+        decoded: DecodedImages | None = None,
     ) -> None:
         seed_everything(config.seed)
         self.device = device
         self.amp = device.type == "cuda"
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.loader = make_loader(spec.make_dataset(samples, config), config, self.generator, device)
+        dataset = spec.make_dataset(samples, config)
+        if decoded is not None and isinstance(dataset, DecodedReader):
+            dataset.decoded = decoded
+        self.loader = make_loader(dataset, config, self.generator, device)
         self.method: SSLMethod = _prepare_for_ddp(spec.build(config)).to(device)
         self.model: torch.nn.Module = self.method
         if is_distributed():
@@ -156,6 +165,7 @@ def train_method(
     device: torch.device | str | None = None,
     threads: int | None = None,
     on_epoch: EpochCallback | None = None,
+    decoded: DecodedImages | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``spec``'s method on ``samples``, resuming from ``checkpoint_dir/last.pt`` when it exists.
 
@@ -169,6 +179,7 @@ def train_method(
         device: torch device or preference string; None picks CUDA when available, else CPU.
         threads: when given, ``torch.set_num_threads(threads)`` for the run (restored afterwards).
         on_epoch: called with a copy of each new history row, after its checkpoint is written.
+        decoded: the samples' decoded pixels (`perceptflow.data.decoded.decoded_images`), read instead of the files.
 
     Returns:
         The full history, one row per epoch (resumed epochs included): ``epoch`` (1-based), ``loss`` (mean
@@ -187,7 +198,7 @@ def train_method(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        return _train(spec, samples, config, Path(checkpoint_dir), Path(encoder_out), device, on_epoch)
+        return _train(spec, samples, config, Path(checkpoint_dir), Path(encoder_out), device, on_epoch, decoded)
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -200,6 +211,7 @@ def _train(
     encoder_out: Path,
     device: torch.device | str | None,
     on_epoch: EpochCallback | None,
+    decoded: DecodedImages | None = None,
 ) -> list[dict[str, Any]]:
     if is_distributed() and device is None:
         device = local_device()
@@ -207,7 +219,7 @@ def _train(
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     checkpoint = checkpoint_dir / "last.pt"
-    run = _Run(spec, samples, config, device)
+    run = _Run(spec, samples, config, device, decoded)
     _check_files(samples)
     data = samples_fingerprint(samples)
     state = load_training_state(checkpoint, method_name=spec.name, config=config, data=data)

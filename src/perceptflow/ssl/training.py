@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from perceptflow.data.decoded import decoded_images
 from perceptflow.ssl.config import TrainSample
 from perceptflow.ssl.distributed import is_main_process
 from perceptflow.ssl.method import MethodSpec
@@ -50,8 +51,12 @@ def train_from_manifest(
     encoder_out: PathLikeStr,
     threads: int | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    decoded_cache: PathLikeStr | None = None,
 ) -> list[dict[str, Any]]:
     """Train the method ``spec`` with ``config`` (a `TrainConfig` or `VolumeTrainConfig`) on the manifest's files.
+
+    With ``decoded_cache``, 2D images are decoded once into that folder and read from it (`perceptflow.data.decoded`;
+    identical pixels, so identical training).
 
     Checkpoints go to ``checkpoint_dir/<key>/last.pt`` (`checkpoint_key`): an interrupted run resumes, changed
     settings or data start over, and stale keys are removed after success. The spec's ``after_training`` hook
@@ -71,6 +76,7 @@ def train_from_manifest(
         encoder_out=Path(encoder_out),
         threads=threads,
         on_epoch=on_epoch,
+        decoded=None if decoded_cache is None else decoded_images([s.path for s in samples], decoded_cache),
     )
     if spec.after_training is not None and is_main_process():
         metrics = spec.after_training(run_dir / "last.pt", samples, config, Path(encoder_out))

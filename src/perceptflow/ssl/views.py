@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from perceptflow.data.decoded import DecodedImages
 from perceptflow.data.images import load_rgb
 from perceptflow.ssl.colorspaces import COLOR_SPACES
 from perceptflow.ssl.config import TrainConfig, TrainSample
@@ -105,7 +107,20 @@ def images_to_float(images: Tensor) -> Tensor:
     return images.float().div_(255.0) if images.dtype == torch.uint8 else images
 
 
-class TwoScaleViews(Dataset[tuple[Tensor, Tensor, Tensor]]):
+class DecodedReader:
+    """Training datasets read images through `read_image`: from the bank's decoded cache once the trainer attaches
+    one (`perceptflow.data.decoded`), else from the file; the pixels are the same either way."""
+
+    decoded: DecodedImages | None = None
+
+    def read_image(self, path: Path) -> np.ndarray:
+        """(H, W, 3) uint8 pixels of ``path`` (a private copy: tensors made from it may be written)."""
+        if self.decoded is not None and path in self.decoded:
+            return np.array(self.decoded.read(path))
+        return load_rgb(path)
+
+
+class TwoScaleViews(DecodedReader, Dataset[tuple[Tensor, Tensor, Tensor]]):
     """Two views of each image, one at full resolution and one downscaled by 2 (which one is random).
 
     Each view: bilinear downscale by its factor, `crop_or_pad` to ``crop_size``, optionally a random colour
@@ -141,7 +156,7 @@ class TwoScaleViews(Dataset[tuple[Tensor, Tensor, Tensor]]):
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[Tensor, Tensor, Tensor]:
         index, seed = key if isinstance(key, tuple) else (key, key)
         rng = np.random.default_rng(seed)
-        image = Image.fromarray(load_rgb(self.paths[index]))
+        image = Image.fromarray(self.read_image(self.paths[index]))
         divisor = int(rng.integers(1, 3))
         view_a = self._view(image, divisor, rng)
         view_b = self._view(image, 3 - divisor, rng)
