@@ -20,14 +20,15 @@ import torch
 from bench_train_extract import make_bank  # run as a script: benchmarks/ is on sys.path
 
 from perceptflow.data.decoded import decoded_images
-from perceptflow.ssl import METHODS, TrainConfig
+from perceptflow.ssl import METHODS, TrainConfig, TrainSample
 from perceptflow.ssl.training import train_from_manifest
 from perceptflow.ssl.views import TwoScaleViews
 
 
-def loader_images_per_s(paths: list[Path], config: TrainConfig, cache: Path | None, workers: int) -> float:
+def loader_images_per_s(samples: list[TrainSample], config: TrainConfig, cache: Path | None, workers: int) -> float:
     """Views of every image through a DataLoader, no model: the data path's own ceiling."""
-    dataset = TwoScaleViews(paths, config.crop_size)
+    dataset = TwoScaleViews(samples, crop_size=config.crop_size)
+    paths = [s.path for s in samples]
     dataset.decoded = decoded_images(paths, cache) if cache else None
     loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, num_workers=workers)
     start = time.perf_counter()
@@ -60,7 +61,7 @@ def main() -> None:
         report |= {"images": len(paths), "cache_build_s": time.perf_counter() - start}
         workers = max(1, args.threads // 2)
         report["loader_images_per_s"] = {
-            name: loader_images_per_s(paths, config, cache, workers)
+            name: loader_images_per_s(samples, config, cache, workers)
             for name, cache in (("files", None), ("cache", root / "cache"))
         }
         for method in args.methods:

@@ -6,7 +6,7 @@ Sections:
     quality: natural-data path (BSDS500 bank, CONTRIQUE resnet50 training, extraction, LIVE dev FR/NR SRCC) with
         images/s per step (benchmarks/gpu_quality.py).
     scale: decode-only, pure-forward and end-to-end extraction images/s of a random-init resnet18 on 3,000 seeded
-        256 px PNGs (benchmarks/gpu_scale.py).
+        256 px PNGs, and training images/s and data wait from PNGs vs the decoded cache (benchmarks/gpu_scale.py).
 
 ``--smoke`` runs a section tiny on the CPU (tests/features/test_gpu_scale.py, tests/evaluate/test_gpu_quality.py)
 so the script is known to work before device time is spent on it.

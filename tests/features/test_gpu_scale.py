@@ -17,4 +17,6 @@ def test_gpu_check_scale_section__smoke_runs_on_cpu(monkeypatch) -> None:
     for key in ("decode_images_per_s", "forward_images_per_s", "extract_images_per_s"):
         assert record[key] > 0
     assert record["extract_over_forward"] > 0
+    for source in ("files", "cache"):
+        assert record[f"train_{source}_images_per_s"] > 0 and 0 <= record[f"train_{source}_data_wait"] < 1
     sys.modules.pop("gpu_check", None)
