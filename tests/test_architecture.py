@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from perceptflow import wiring
-from perceptflow.ssl.volumes.config import DEFAULT_WIDTHS, VOLUME_METHOD_NAMES
+from perceptflow.ssl.volumes.config import DEFAULT_WIDTHS, METHOD_OWN_KEYS, VOLUME_METHOD_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "perceptflow"
@@ -104,6 +104,7 @@ def test_torch_free_names_match_the_registries() -> None:
 
     assert tuple(METHODS) == METHOD_NAMES
     assert tuple(VOLUME_METHODS) == VOLUME_METHOD_NAMES
+    assert tuple(METHOD_OWN_KEYS) == VOLUME_METHOD_NAMES, "every 3D method lists the keys only it reads"
     assert tuple(SMALL_WIDTHS) == DEFAULT_WIDTHS
 
 

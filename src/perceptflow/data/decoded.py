@@ -1,8 +1,9 @@
 """Decode a bank's images once: a uint8 (N, H, W, 3) ``.npy`` file, memory-mapped by every training process.
 
-Training reads each bank image once per epoch per method; decoding PNGs is what kept the GPU waiting (issue 14).
-`decoded_images` writes the decoded pixels once per bank into ``<cache_dir>/<key>.npy`` (numpy's format, so any
-tool reads it) and later runs, methods and DataLoader workers map it read-only: the OS page cache shares it.
+Training reads each bank image once per epoch per method; decoding PNGs is what kept the GPU waiting
+(docs/benchmarks.md). `decoded_images` writes the decoded pixels once per bank into ``<cache_dir>/<key>.npy``
+(numpy's format, so any tool reads it) and later runs, methods and DataLoader workers map it read-only: the OS
+page cache shares it.
 
 - **Key**: SHA-256 of every file's path, size and modification time, in order: a rebuilt bank (new files) gets a
   new key; an unchanged bank reuses its file.

@@ -18,6 +18,13 @@ WORKFLOW_KEYS = ("methods", "random_init_seed")
 GVSL_KEYS = ("gvsl_lr", "gvsl_ncc_weight", "gvsl_mse_weight", "gvsl_smooth_weight", "gvsl_window")
 #: Keys only the contrastive method reads.
 CONTRASTIVE_KEYS = ("lr", "momentum", "temperature", "projection_dim")
+#: The keys each 3D method alone reads; a method's run ignores the other methods' own keys.
+METHOD_OWN_KEYS = {"contrastive3d": CONTRASTIVE_KEYS, "gvsl": GVSL_KEYS}
+
+
+def foreign_keys(method: str) -> set[str]:
+    """Keys that only other 3D methods read (changing them never reruns or restarts ``method``)."""
+    return {key for name, keys in METHOD_OWN_KEYS.items() if name != method for key in keys}
 
 
 def _fail(key: str, rule: str, value: Any) -> None:
@@ -117,7 +124,7 @@ class VolumeTrainConfig:
 
         The checkpoint key and resume check then depend only on what the method uses.
         """
-        unused = CONTRASTIVE_KEYS if method == "gvsl" else GVSL_KEYS
+        unused = foreign_keys(method)
         defaults = {f.name: f.default for f in fields(self) if f.name in unused}
         return VolumeTrainConfig(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **defaults})
 
@@ -131,6 +138,5 @@ def resolve_volume_method_params(train: Mapping[str, Any], method: str) -> dict[
     """
     if method not in VOLUME_METHOD_NAMES:
         raise ValueError(f"volumes.train.methods: {method!r} is not a 3D method; valid: {list(VOLUME_METHOD_NAMES)}")
-    foreign = CONTRASTIVE_KEYS if method == "gvsl" else GVSL_KEYS
-    skip = {*WORKFLOW_KEYS, *foreign}
+    skip = {*WORKFLOW_KEYS, *foreign_keys(method)}
     return {key: value for key, value in train.items() if key not in skip}

@@ -1,4 +1,4 @@
-"""CONTRIQUE's distortion-class contrastive objective on 3D crops (issue 5, item 4).
+"""CONTRIQUE's distortion-class contrastive objective on 3D crops.
 
 Same loss as 2D (`perceptflow.ssl.contrique.multiclass_nt_xent`, multi-hot weighting): every crop of every volume
 of the same artefact class (`perceptflow.distortions.medical_class_label`, 0 = pristine, 1..50) is a positive,
