@@ -24,7 +24,7 @@ from perceptflow.evaluate.full_reference import full_reference_baselines
 from perceptflow.evaluate.plots import plot_bars, plot_scatter
 from perceptflow.evaluate.summary import summarize_nr, summarize_zero_shot
 from perceptflow.features.fr import read_fr_values
-from perceptflow.features.store import FeatureStore, LazyFeatureStore, open_feature_store
+from perceptflow.features.store import FeatureStore, LazyFeatureStore, ReferenceDifferences, open_feature_store
 from perceptflow.regress.ridge import fit_ridge_on_splits
 from perceptflow.regress.splits import Split, splits_from_json
 from perceptflow.types import PathLikeStr
@@ -147,7 +147,7 @@ def full_reference_rows(
             types=types.to_numpy(),
         )
     if alphas is not None:
-        diff = np.abs(outputs.store.features - outputs.store.reference_rows(list(table.frame["ref_id"])))
+        diff = ReferenceDifferences(outputs.store, list(table.frame["ref_id"]))  # read in blocks, never whole
         result = fit_ridge_on_splits(diff, table.frame["target"].to_numpy(dtype=float), splits, alphas)
         rows["contrique_fr_ridge"] = summarize_nr(result.predictions, types=types)
     return rows

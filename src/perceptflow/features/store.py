@@ -51,6 +51,31 @@ class LazyFeatureStore:
         return _reference_rows(self.ref_ids, self.ref_features, ref_ids)
 
 
+class ReferenceDifferences:
+    """|f - f_ref| of a store's rows (CONTRIQUE-FR's regressor input), computed when rows are read.
+
+    An (N, D) float32 array-like for `perceptflow.regress.fit_ridge_on_splits`: row slices read the store's
+    features block by block (Zarr chunks, as the store is laid out), so the difference matrix is never held whole.
+    Not a dask array: the rows and their references come from one store object, read in this process.
+    """
+
+    def __init__(self, store: FeatureStore | LazyFeatureStore, ref_ids: Sequence[str]) -> None:
+        self.features = store.features
+        self.ref_ids = list(ref_ids)
+        self.refs = store
+        store.reference_rows(sorted(set(self.ref_ids)))  # a missing reference fails before any row is read
+        self.shape = (len(self.ref_ids), int(store.features.shape[1]))
+        self.dtype = np.dtype(np.float32)
+        self.chunks = getattr(store.features, "chunks", None)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, step = rows.indices(self.shape[0])
+        if step != 1:
+            raise IndexError("ReferenceDifferences reads contiguous row slices only")
+        block = np.asarray(self.features[start:stop], dtype=np.float32)
+        return np.abs(block - self.refs.reference_rows(self.ref_ids[start:stop]))
+
+
 def write_feature_store(
     path: PathLikeStr,
     *,
