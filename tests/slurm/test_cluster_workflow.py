@@ -52,7 +52,7 @@ class Runs:
 
 
 def one_method_config() -> dict:
-    """The workflow tests' tiny config with one method, no DPS: 12 jobs."""
+    """The workflow tests' tiny config with one method, no DPS: 16 jobs (12 + four `export_metric`)."""
     config = tiny_config(None)
     config["train"]["methods"] = ["contrique"]
     config["train"].pop("overrides")
