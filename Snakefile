@@ -42,6 +42,7 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/metric_common.smk"
 include: "rules/metric.smk"
+include: "rules/evaluate_bapps.smk"
 include: "rules/adapt_dps.smk"
 include: "rules/volumes_common.smk"
 include: "rules/distort_volumes.smk"
@@ -63,4 +64,5 @@ rule all:
         get_final_outputs(),
         get_adapt_dps_outputs(),
         get_metric_outputs(),
+        get_bapps_outputs(),
         get_volume_metric_outputs(),

@@ -33,10 +33,13 @@ def get_encoders():
 
 
 def get_datasets():
-    """2D (image) datasets; 3D ones (`synthetic_volumes`, csv of NIfTI files) are `get_volume_datasets()`."""
+    """2D (image) rated datasets; 3D ones (`synthetic_volumes`, csv of NIfTI files) are `get_volume_datasets()`,
+    2AFC ones (`bapps`) `get_bapps_datasets()`."""
     # sorted: the config's key order never changes a rule's inputs or params
     return sorted(
-        name for name, spec in config["datasets"].items() if not is_volume_dataset(spec)
+        name
+        for name, spec in config["datasets"].items()
+        if not is_volume_dataset(spec) and not wiring.is_bapps_dataset(spec)
     )
 
 
@@ -44,6 +47,26 @@ def get_volume_datasets():
     return sorted(
         name for name, spec in config["datasets"].items() if is_volume_dataset(spec)
     )
+
+
+def get_bapps_datasets():
+    """2AFC datasets (kind `bapps`): scored with each encoder's exported metric, not extracted or regressed."""
+    return sorted(
+        name
+        for name, spec in config["datasets"].items()
+        if wiring.is_bapps_dataset(spec)
+    )
+
+
+def get_bapps_outputs():
+    return expand(
+        "results/evaluate/bapps/{dataset}/scores.json", dataset=get_bapps_datasets()
+    )
+
+
+def get_bapps_judgements(wildcards):
+    """The human-judgement folders, so a changed download reruns the scoring."""
+    return wiring.bapps_score_folders(config["datasets"][wildcards.dataset])
 
 
 def get_dataset_spec(wildcards):

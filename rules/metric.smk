@@ -12,7 +12,10 @@ rule export_metric:
         "../envs/torch.yaml"
     params:
         fr_layers=config["extract"]["fr_layers"],
-        alphas=config["regress"]["alphas"],
+        # the NR head's alpha grid: dataset targets only (a new grid never reruns fr.pt and what scores it)
+        alphas=lambda wildcards: (
+            None if wildcards.target == "fr" else config["regress"]["alphas"]
+        ),
         code=code_version("export_metric"),
     message:
         "Exporting the {wildcards.encoder} metric ({wildcards.target})"

@@ -14,7 +14,7 @@ with rule_run(snakemake, stage="export") as run:
         features=inputs.get("features"),
         table=inputs.get("table"),
         splits=inputs.get("splits"),
-        alphas=snakemake.params.alphas,
+        alphas=snakemake.params.alphas or (),
         provenance={"mlflow_run_id": run.run_id, "rule": "export_metric"},
     )
     if run.run_id is not None:

@@ -274,6 +274,8 @@ def preflight(config: Mapping[str, Any], results: PathLikeStr = "results") -> No
         kind = spec.get("kind")
         if is_volume_dataset(spec):
             continue  # the 3D rules check their NIfTI files (docs/medical.md)
+        if kind == "bapps":
+            continue  # its folders were checked while the workflow was parsed (`wiring.bapps_score_folders`)
         if kind == "csv":
             check_split_count(config, name, check_rated_csv(name, spec))
         elif kind == "synthetic":

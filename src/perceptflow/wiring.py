@@ -33,9 +33,11 @@ __all__ = [
     "NIFTI_SUFFIXES",
     "VARIANTS",
     "VOLUME_METHOD_NAMES",
+    "bapps_score_folders",
     "canonical",
     "code_version",
     "import_closure",
+    "is_bapps_dataset",
     "module_file",
     "reference_files",
     "resolve_method_params",
@@ -78,6 +80,19 @@ def rated_score_files(spec: Mapping[str, Any]) -> list[str] | None:
     if kind not in RATED_KINDS or "path" not in spec:
         return None
     return score_files(str(kind), spec["path"])
+
+
+def is_bapps_dataset(spec: Mapping[str, Any]) -> bool:
+    """True for a 2AFC dataset (kind ``bapps``): scored by ``evaluate_bapps``, never extracted or regressed."""
+    return spec.get("kind") == "bapps"
+
+
+def bapps_score_folders(spec: Mapping[str, Any]) -> list[str]:
+    """The human-judgement folders of a ``bapps`` dataset, for the rule's inputs; a broken layout raises
+    `perceptflow.data.rated.LayoutError` naming what is missing, while the workflow is parsed."""
+    from perceptflow.data.rated.bapps import score_folders
+
+    return [str(p) for p in score_folders(Path(spec["path"]), tuple(spec.get("splits") or ["val"]))]
 
 
 def volume_reference_files(spec: Mapping[str, Any]) -> list[str]:

@@ -84,3 +84,14 @@ def test_baselines_alone_give_rows_with_intervals_and_skips(tmp_path: Path) -> N
     table = quality_table([(tmp_path, "snakemake y")], n_boot=100).set_index("model")
     assert table.loc["psnr", "srcc"] > 0.9 and table.loc["psnr", "low"] <= table.loc["psnr", "srcc"]
     assert "161 px" in table.loc["ms_ssim", "interval"]
+
+
+def test_bapps_scores_become_2afc_and_jnd_rows(tmp_path: Path) -> None:
+    path = tmp_path / "evaluate" / "bapps" / "bapps" / "scores.json"
+    path.parent.mkdir(parents=True)
+    block = {"mean": 0.7, "per_subset": {"val/cnn": 0.8, "val/traditional": 0.6}}
+    path.write_text(json.dumps({"dataset": "bapps", "twoafc": {"psnr": block}, "jnd_map": {"psnr": block}}))
+    table = quality_table([(tmp_path, "snakemake")])
+    assert list(table["mode"]) == ["2afc", "jnd_map"] and list(table["srcc"]) == [0.7, 0.7]
+    text = quality_markdown(table)
+    assert "| bapps | psnr | 2afc | 0.700 | mean of 2 subsets | val/cnn 0.800, val/traditional 0.600 |" in text

@@ -21,7 +21,8 @@ def test_every_encoder_exports_fr_and_nr_metric_files(workflow_run: WorkflowRun)
     results = workflow_run.workdir / "results/metric"
     encoders = [*workflow_run.config["train"]["methods"], "random_init"]
     for encoder in encoders:
-        for target in ("fr", *sorted(workflow_run.config["datasets"])):
+        rated = [name for name, spec in workflow_run.config["datasets"].items() if spec["kind"] != "bapps"]
+        for target in ("fr", *sorted(rated)):
             metric = load_metric(results / encoder / f"{target}.pt")
             assert metric.kind == "lpips" and metric.layers == ("layer1", "layer2", "layer3")
             assert metric.has_nr == (target != "fr")
@@ -82,3 +83,23 @@ def test_scores_rise_with_distortion_level_on_the_bank(workflow_run: WorkflowRun
         for _, group in table.groupby(["ref_id", "dist_type"])
     ]
     assert np.mean(rising) >= 0.9, f"{sum(rising)} of {len(rising)} (reference, type) pairs rise with the level"
+
+
+@pytest.mark.slow
+def test_bapps_is_scored_with_every_exported_metric_and_the_pixel_baselines(workflow_run: WorkflowRun) -> None:
+    from perceptflow.data.rated import load_bapps
+    from perceptflow.evaluate import score_2afc
+
+    scores = json.loads((workflow_run.workdir / "results/evaluate/bapps/bapps/scores.json").read_text())
+    encoders = [*workflow_run.config["train"]["methods"], "random_init"]
+    assert set(scores["twoafc"]) == set(scores["jnd_map"]) == {"psnr", "ssim", *encoders}
+    assert scores["n_triplets"] == 8 and scores["n_jnd_pairs"] == 4
+    assert scores["twoafc"]["psnr"]["mean"] == pytest.approx(0.9)  # the fixture's judges prefer the milder blur
+    data = load_bapps(Path(workflow_run.config["datasets"]["bapps"]["path"]))
+    metric = load_metric(workflow_run.workdir / "results/metric/contrique/fr.pt")
+    d0 = score_files(metric, list(data.twoafc["p0"]), list(data.twoafc["ref"]), progress=False)
+    d1 = score_files(metric, list(data.twoafc["p1"]), list(data.twoafc["ref"]), progress=False)
+    for subset in ("cnn", "traditional"):
+        rows = (data.twoafc["subset"] == subset).to_numpy()
+        expected = score_2afc(d0[rows], d1[rows], data.twoafc["judge"].to_numpy()[rows])
+        assert scores["twoafc"]["contrique"]["per_subset"][f"val/{subset}"] == pytest.approx(expected, abs=1e-9)

@@ -4,7 +4,9 @@ Rows come from each ``results/evaluate/<method>/<dataset>/metrics.json`` (every 
 score mode in it, so rows added by other stages appear without change here). Uncertainty, since a dev split of 49
 images is small: NR ridge as median and 5-95 % range over the content splits; FR as the pooled SRCC with a
 bootstrap interval over references (whole content groups resampled, as in Efron and Tibshirani, "An Introduction to
-the Bootstrap", 1993, ch. 13), from the feature stores and baseline scores the workflow wrote.
+the Bootstrap", 1993, ch. 13), from the feature stores and baseline scores the workflow wrote. 2AFC sets (BAPPS,
+``results/evaluate/bapps/<dataset>/scores.json``) add ``2afc`` and ``jnd_map`` rows: the mean over subsets in the
+value column, each subset's value where the per-type column is.
 """
 
 from __future__ import annotations
@@ -107,12 +109,35 @@ def quality_table(runs: Sequence[tuple[PathLikeStr, str]], *, n_boot: int = 1000
                     row["low"], row["high"] = intervals[row["model"]]
                     row["interval"] = f"5-95% bootstrap over references ({n_boot})"
             rows += found
+        for path in sorted(Path(results).glob("evaluate/bapps/*/scores.json")):
+            rows += twoafc_rows(path, command=f"{command}  # {path}")
         evaluated = {row["dataset"] for row in rows}
         for fr_path in sorted(Path(results).glob("evaluate/baselines/*/fr_scores.csv")):
             if fr_path.parent.name not in evaluated:
                 rows += baseline_rows(results, fr_path.parent.name, command=f"{command}  # {fr_path}", n_boot=n_boot)
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return frame.drop_duplicates(subset=["dataset", "model", "mode", "command"]).reset_index(drop=True)
+
+
+def twoafc_rows(path: PathLikeStr, *, command: str) -> list[dict[str, Any]]:
+    """``2afc`` and ``jnd_map`` rows of a BAPPS dataset's scores.json (`perceptflow.evaluate.bapps`), one per model."""
+    scores = json.loads(Path(path).read_text())
+    rows = []
+    for mode in ("twoafc", "jnd_map"):
+        for model, block in scores[mode].items():
+            per_subset = block["per_subset"]
+            rows.append(
+                {
+                    "dataset": scores["dataset"],
+                    "model": model,
+                    "mode": "2afc" if mode == "twoafc" else mode,
+                    "srcc": block["mean"],
+                    "interval": f"mean of {len(per_subset)} subsets",
+                    "per_type": ", ".join(f"{k} {v:.3f}" for k, v in sorted(per_subset.items())),
+                    "command": command,
+                }
+            )
+    return rows
 
 
 def baseline_rows(results: PathLikeStr, dataset: str, *, command: str, n_boot: int = 1000) -> list[dict[str, Any]]:
@@ -148,7 +173,7 @@ def baseline_rows(results: PathLikeStr, dataset: str, *, command: str, n_boot: i
 def quality_markdown(table: pd.DataFrame) -> str:
     """The table as Markdown (one row per number, with its interval, per-type SRCC and command)."""
     lines = [
-        "| dataset | model | score | SRCC | interval | SRCC per distortion type | command |",
+        "| dataset | model | score | SRCC (2AFC, JND mAP) | interval | per distortion type (subset) | command |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in table.itertuples(index=False):

@@ -58,6 +58,23 @@ def load_bapps(root: Path, *, splits: tuple[str, ...] = ("val",)) -> BappsSet:
     return BappsSet(twoafc=twoafc, jnd=jnd)
 
 
+def score_folders(root: Path, splits: tuple[str, ...] = ("val",)) -> list[Path]:
+    """The human-judgement folders of a BAPPS download (``2afc/<split>/<subset>/judge``, ``jnd/val/<subset>/same``),
+    checked without reading a file: the workflow's inputs and its preflight check.
+
+    Raises:
+        LayoutError: ``2afc/<split>`` missing or holding no subset, or a subset without its judgement folder.
+    """
+    require(root, KIND, *(f"2afc/{split}" for split in splits))
+    folders = [folder / "judge" for split in splits for folder in _subsets(root / "2afc" / split)]
+    jnd_root = root / "jnd" / "val"
+    if jnd_root.is_dir():
+        folders += [folder / "same" for folder in _subsets(jnd_root)]
+    for folder in folders:
+        require(folder.parent, KIND, folder.name)
+    return folders
+
+
 def _subsets(folder: Path) -> list[Path]:
     subsets = sorted(p for p in folder.iterdir() if p.is_dir())
     if not subsets:
