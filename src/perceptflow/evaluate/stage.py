@@ -5,6 +5,8 @@ VIF-p, FSIM and GMSD (piq; a metric the images are too small for is a recorded s
 the same architecture (features + ridge), so what training adds is visible in every result.
 """
 
+# Over 300 lines: evaluate_fr_baselines, evaluate_metrics and report_summary share the rows, splits and baselines.
+
 from __future__ import annotations
 
 import json

@@ -8,6 +8,8 @@ records its host, PID and output, and the next run of the same rule and output m
 and links to it. A SQLite database is created under a file lock, so workflows sharing a fresh one start safely.
 """
 
+# Over 300 lines: a run's start, end, kill handling and stale-run reaping share one record of host, PID and output.
+
 from __future__ import annotations
 
 import contextlib
