@@ -25,3 +25,16 @@ def plain_provenance(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain_provenance(v) for v in value]
     return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
+
+def encoder_record(
+    encoder: PathLikeStr, payload: Mapping[str, Any], provenance: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What a metric file records of its encoder file (path, SHA-256, method, training config) plus ``provenance``."""
+    return {
+        "method": payload["method"],
+        "encoder_file": str(encoder),
+        "encoder_sha256": file_sha256(encoder),
+        "encoder_config": payload.get("metadata", {}).get("config"),
+        **dict(provenance or {}),
+    }

@@ -12,7 +12,7 @@ from typing import Any
 
 from perceptflow.data.datasets import read_table
 from perceptflow.export.nr_head import fit_nr_head
-from perceptflow.export.provenance import file_sha256, plain_provenance
+from perceptflow.export.provenance import encoder_record, file_sha256, plain_provenance
 from perceptflow.metric.export import DEFAULT_FR_LAYERS, metric_payload
 from perceptflow.metric.file import save_metric_file
 from perceptflow.models import load_encoder
@@ -39,13 +39,7 @@ def export_metric(
     regress ``table`` and ``splits``), also the NR ridge head of that dataset.
     """
     model, payload = load_encoder(encoder)
-    record: dict[str, Any] = {
-        "method": payload["method"],
-        "encoder_file": str(encoder),
-        "encoder_sha256": file_sha256(encoder),
-        "encoder_config": payload.get("metadata", {}).get("config"),
-        **dict(provenance or {}),
-    }
+    record = encoder_record(encoder, payload, provenance)
     nr = None
     if dataset is not None:
         if features is None or table is None or splits is None:

@@ -7,7 +7,7 @@ images in [0, 1], (B, 3, H, W) or (B, 1, H, W) (grayscale is replicated), or one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -147,12 +147,7 @@ class LearnedMetric(nn.Module):
             ValueError: the file has no NR head.
         """
         coef: Tensor | None = self.nr_coef  # type: ignore[assignment]
-        if coef is None:
-            raise ValueError(
-                "this metric file has no no-reference head: pass a reference (metric(dist, ref)) or use "
-                "results/metric/<encoder>/<dataset>.pt"
-            )
-        return (self._pooled(images).double() @ coef + self.nr_intercept).float()
+        return ridge_prediction(coef, self.nr_intercept, lambda: self._pooled(images), "results/metric")
 
     def _stages(self, images: Tensor) -> Features:
         out: Features = {}
@@ -193,6 +188,22 @@ class LearnedMetric(nn.Module):
             "input": self.payload.get("input"),
             "provenance": self.payload.get("provenance"),
         }
+
+
+def ridge_prediction(
+    coef: Tensor | None, intercept: Tensor | float, features: Callable[[], Tensor], folder: str
+) -> Tensor:
+    """(B,) float32 predictions of a metric's NR ridge head on ``features()`` (computed only when there is a head).
+
+    Raises:
+        ValueError: no NR head (``coef`` None); the message points at ``<folder>/<encoder>/<dataset>.pt``.
+    """
+    if coef is None:
+        raise ValueError(
+            "this metric file has no no-reference head: pass a reference (metric(dist, ref)) or use "
+            f"{folder}/<encoder>/<dataset>.pt"
+        )
+    return (features().double() @ coef + intercept).float()
 
 
 class MetricLoss(nn.Module):

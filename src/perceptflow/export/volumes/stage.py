@@ -16,7 +16,7 @@ import pandas as pd
 from perceptflow.data.volumes.datasets import preprocess_config
 from perceptflow.evaluate.volumes.stage import leave_one_volume_out
 from perceptflow.export.nr_head import fit_nr_head
-from perceptflow.export.provenance import file_sha256, plain_provenance
+from perceptflow.export.provenance import encoder_record, file_sha256, plain_provenance
 from perceptflow.features.store import FeatureStore, read_feature_store
 from perceptflow.metric.file import save_metric_file
 from perceptflow.metric.volumes import volume_metric_payload
@@ -47,13 +47,7 @@ def export_volume_metric(
     from perceptflow.data.datasets import read_table
 
     model, payload = load_volume_encoder(encoder)
-    record: dict[str, Any] = {
-        "method": payload["method"],
-        "encoder_file": str(encoder),
-        "encoder_sha256": file_sha256(encoder),
-        "encoder_config": payload.get("metadata", {}).get("config"),
-        **dict(provenance or {}),
-    }
+    record = encoder_record(encoder, payload, provenance)
     nr = None
     if dataset is not None:
         if features is None or table is None:

@@ -18,7 +18,7 @@ from torch.nn.functional import pad
 
 from perceptflow.data.volumes.nifti import NiftiConfig
 from perceptflow.metric.file import METRIC_FORMAT, POOLED_DISTANCES
-from perceptflow.metric.learned import MetricLoss, pooled_distance
+from perceptflow.metric.learned import MetricLoss, pooled_distance, ridge_prediction
 from perceptflow.models.volumes import VolumeEncoder
 from perceptflow.models.volumes.windows import WindowSpec, window_grid
 
@@ -218,12 +218,7 @@ class VolumeMetric(nn.Module):
             ValueError: the file has no NR head.
         """
         coef: Tensor | None = self.nr_coef  # type: ignore[assignment]
-        if coef is None:
-            raise ValueError(
-                "this metric file has no no-reference head: pass a reference (metric(dist, ref)) or use "
-                "results/volumes/metric/<encoder>/<dataset>.pt"
-            )
-        return (self.features(volumes).double() @ coef + self.nr_intercept).float()
+        return ridge_prediction(coef, self.nr_intercept, lambda: self.features(volumes), "results/volumes/metric")
 
     def as_loss(self, reduction: str = "mean") -> MetricLoss:
         """A loss that falls as quality rises (`MetricLoss`), differentiable w.r.t. the inputs."""
