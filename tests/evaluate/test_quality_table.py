@@ -95,3 +95,15 @@ def test_bapps_scores_become_2afc_and_jnd_rows(tmp_path: Path) -> None:
     assert list(table["mode"]) == ["2afc", "jnd_map"] and list(table["srcc"]) == [0.7, 0.7]
     text = quality_markdown(table)
     assert "| bapps | psnr | 2afc | 0.700 | mean of 2 subsets | val/cnn 0.800, val/traditional 0.600 |" in text
+
+
+def test_every_ridge_score_reports_its_median_and_spread_and_an_untyped_dataset_has_no_type_column(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "metrics.json"
+    split = [{"srcc": v} for v in np.linspace(0.5, 0.9, 50)]
+    block = {"srcc_median": 0.8, "per_split": split, "srcc_per_type": {"unknown": 0.8}}
+    path.write_text(json.dumps({"dataset": "d", "method": "m", "contrique_fr_ridge": block, "baselines": {}}))
+    (row,) = metrics_rows(path, command="c")
+    assert row["mode"] == "contrique_fr_ridge" and row["srcc"] == 0.8 and row["low"] == pytest.approx(0.52)
+    assert "per_type" not in row

@@ -22,6 +22,7 @@ from scipy.stats import spearmanr
 
 from perceptflow.data.datasets import read_table
 from perceptflow.evaluate.stage import FR_BASELINES, feature_distances
+from perceptflow.features.fr import read_fr_values
 from perceptflow.features.store import read_feature_store
 from perceptflow.types import PathLikeStr
 
@@ -59,13 +60,14 @@ def metrics_rows(path: PathLikeStr, *, command: str) -> list[dict[str, Any]]:
                 rows.append({**row, "srcc": np.nan, "interval": f"skipped: {block['skipped']}"})
                 continue
             per_split = [s.get("srcc") for s in block.get("per_split", []) if s.get("srcc") is not None]
-            if "srcc_median" in block and mode == "nr_ridge":
+            if "srcc_median" in block and "srcc" not in block:  # a ridge score (nr_ridge, contrique_fr_ridge)
                 low, high = np.percentile(per_split, [5, 95]) if per_split else (np.nan, np.nan)
                 row.update(srcc=block["srcc_median"], low=low, high=high, interval=f"5-95% of {len(per_split)} splits")
             else:
                 row.update(srcc=block.get("srcc"))
-            per_type = block.get("srcc_per_type") or {}
-            row["per_type"] = ", ".join(f"{k} {v:.3f}" for k, v in sorted(per_type.items()) if v is not None)
+            per_type = {k: v for k, v in (block.get("srcc_per_type") or {}).items() if v is not None}
+            if set(per_type) != {"unknown"}:  # a dataset without distortion types has one "unknown" type
+                row["per_type"] = ", ".join(f"{k} {v:.3f}" for k, v in sorted(per_type.items()))
             rows.append(row)
     return rows
 
@@ -73,8 +75,9 @@ def metrics_rows(path: PathLikeStr, *, command: str) -> list[dict[str, Any]]:
 def fr_bootstrap(
     results: PathLikeStr, method: str, dataset: str, *, fr_distance: str = "l2", n_boot: int = 1000
 ) -> dict[str, tuple[float, float]]:
-    """Bootstrap intervals over references of the FR SRCC of ``method``, its random-init baseline and every FR
-    baseline on ``dataset``, from a results folder of the workflow; {} when the folder lacks the dataset's table."""
+    """Bootstrap intervals over references of the FR SRCC of ``method``, its random-init baseline (keys: the model
+    for the pooled distance, ``<model>:fr_<name>`` for a stored ``fr/<name>`` distance such as the LPIPS-style one)
+    and every FR baseline on ``dataset``, from a results folder of the workflow; {} without the dataset's table."""
     root = Path(results)
     if not (root / "regress" / dataset / "table.csv").is_file():
         return {}
@@ -88,6 +91,7 @@ def fr_bootstrap(
             distances = feature_distances(read_feature_store(store), table, fr_distance)
             if distances is not None:
                 scores[model] = distances
+            scores.update({f"{model}:fr_{name}": values for name, values in read_fr_values(store).items()})
     fr_path = root / "evaluate" / "baselines" / dataset / "fr_scores.csv"
     if fr_path.is_file():
         fr = pd.read_csv(fr_path)
@@ -105,8 +109,9 @@ def quality_table(runs: Sequence[tuple[PathLikeStr, str]], *, n_boot: int = 1000
             found = metrics_rows(path, command=f"{command}  # {path}")
             intervals = fr_bootstrap(results, method, dataset, n_boot=n_boot)
             for row in found:
-                if row["mode"] == "fr_zero_shot" and row["model"] in intervals:
-                    row["low"], row["high"] = intervals[row["model"]]
+                key = row["model"] if row["mode"] == "fr_zero_shot" else f"{row['model']}:{row['mode']}"
+                if key in intervals:  # pooled FR scores: fr_zero_shot and the stored fr/<name> distances
+                    row["low"], row["high"] = intervals[key]
                     row["interval"] = f"5-95% bootstrap over references ({n_boot})"
             rows += found
         for path in sorted(Path(results).glob("evaluate/bapps/*/scores.json")):
