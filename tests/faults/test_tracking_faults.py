@@ -88,8 +88,8 @@ def test_sigint_of_the_workflow_leaves_no_run_running_and_a_rerun_completes(tmp_
     first = snakemake(folder, uri, sleep=60)
     _wait_for_running(uri, first)
     first.send_signal(signal.SIGINT)
-    first.communicate(timeout=120)
-    assert first.returncode != 0
+    interrupted_output = first.communicate(timeout=120)[0]
+    assert first.returncode != 0, f"snakemake ended 0 after SIGINT:\n{interrupted_output[-3000:]}"
     # Snakemake ends or lets the running job end (KILLED or FINISHED), never leaving it RUNNING.
     (interrupted,) = _statuses(uri)
     assert interrupted in ("KILLED", "FINISHED")
