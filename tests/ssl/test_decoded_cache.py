@@ -43,6 +43,7 @@ def test_pixels_equal_the_files_and_the_cache_is_reused_until_the_bank_changes(
         changed.append(copies / path.name)
     rebuilt = decoded_images(changed, cache)
     assert rebuilt is not None and rebuilt.path != first and not first.exists(), "the old bank's file is removed"
+    assert not first.with_suffix(".lock").exists() and rebuilt.path.with_suffix(".lock").exists()
     np.testing.assert_array_equal(rebuilt.read(changed[0]), 255 - load_rgb(paths[0]))
 
 

@@ -97,9 +97,10 @@ def decoded_images(paths: Sequence[PathLikeStr], cache_dir: PathLikeStr, *, thre
     except OSError as error:  # an unwritable folder or a full disk: train from the files
         log.warning("decoded-image cache unavailable in %s (%s); reading image files", folder, error)
         return None
-    for stale in folder.glob("*.npy"):
-        if stale != target:
+    for stale in folder.glob("*.npy"):  # another bank's finished file and its lock; a build in progress is kept
+        if stale != target and not stale.name.endswith(".partial.npy"):
             stale.unlink(missing_ok=True)
+            stale.with_suffix(".lock").unlink(missing_ok=True)
     return DecodedImages(target, paths)
 
 

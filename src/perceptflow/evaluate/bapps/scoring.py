@@ -65,10 +65,12 @@ def score_bapps(
     }
     judge = data.twoafc["judge"].to_numpy(dtype=np.float64)
     same = data.jnd["same"].to_numpy(dtype=np.float64)
+    # p0 and p1 of a triplet side by side in one call: each reference is read and encoded once for both
+    refs = [ref for ref in data.twoafc["ref"] for _ in range(2)]
+    pairs = [path for pair in zip(data.twoafc["p0"], data.twoafc["p1"], strict=True) for path in pair]
     for name, distance in distances.items():
-        d0 = distance(list(data.twoafc["ref"]), list(data.twoafc["p0"]))
-        d1 = distance(list(data.twoafc["ref"]), list(data.twoafc["p1"]))
-        result["twoafc"][name] = _per_subset(twoafc_subsets, score_2afc, d0, d1, judge)
+        both = distance(refs, pairs)
+        result["twoafc"][name] = _per_subset(twoafc_subsets, score_2afc, both[0::2], both[1::2], judge)
         if len(data.jnd):
             d = distance(list(data.jnd["p0"]), list(data.jnd["p1"]))
             result["jnd_map"][name] = _per_subset(data.jnd["subset"], jnd_map, d, same)
